@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// RobustPatch: physical-world adversarial patches with Expectation over Transformation.
+import PackageDescription
+
+// MARK: - Build flags
+
+/// Hot kernels need AVX2/FMA to vectorise (DESIGN.md: default flags compile SIMD to scalar fmaf).
+/// Package.swift runs on the host, so `#if arch` picks flags for the machine that builds.
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-enforce-exclusivity=unchecked"])]
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3"])]
+#else
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-O3"])]
+#endif
+
+let package = Package(
+    name: "RobustPatch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "robustpatch", targets: ["robustpatch"]),
+        .executable(name: "robustpatch-bench", targets: ["robustpatch-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // MARK: - C interop
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: - Engine
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        .target(
+            name: "Networks",
+            dependencies: ["Tensors"],
+            resources: [.copy("Resources/imagenet_classes.txt")],
+            swiftSettings: kernelFlags),
+
+        // MARK: - Command-line tools
+        .executableTarget(
+            name: "robustpatch",
+            dependencies: ["Networks", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks"], swiftSettings: kernelFlags),
+
+        // MARK: - Tests
+        .testTarget(name: "NetworksTests", dependencies: ["Networks"], resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,148 @@
+// ModelRunner: runs an EfficientNetLite forward on a batch and back to the input pixels, keeping
+// every activation buffer in a Workspace so repeated EOT steps allocate nothing.
+// Not Sendable and not thread-safe: one runner per thread of work.
+import Tensors
+
+public final class ModelRunner {
+    public let model: EfficientNetLite
+    private let workspace = Workspace()
+    /// Shape of the last forward's input (N, H, W, 3); nil before the first forward.
+    public private(set) var inputShape: [Int]?
+    private var plan: [Layer] = []
+    private var maxActivation = 0
+
+    /// What one step of the forward did: needed to run it backwards.
+    private struct Layer {
+        enum Kind { case expand(Int), depthwise(Int), project(Int) }
+        var kind: Kind
+        var n: Int, h: Int, w: Int          // input geometry
+        var input: UnsafeMutablePointer<Float>
+        var output: UnsafeMutablePointer<Float>
+    }
+
+    public init(model: EfficientNetLite) { self.model = model }
+
+    /// logits (N, classes) for images (N, H, W, 3) in [0, 1]. Any H, W ≥ 1 work; the model was
+    /// trained at `model.inputSize`.
+    public func forward(_ images: Tensor) -> Tensor {
+        precondition(images.shape.count == 4 && images.shape[3] == 3, "images must be (N, H, W, 3), got \(images.shape)")
+        let (n, h, w) = (images.shape[0], images.shape[1], images.shape[2])
+        let logits = Tensor(uninitialized: [n, model.classCount])
+        forward(images.unsafePointer, n: n, height: h, width: w, logits: logits.unsafePointer)
+        return logits
+    }
+
+    /// Pointer form of `forward`: writes logits (N, classes).
+    public func forward(_ x: UnsafePointer<Float>, n: Int, height h: Int, width w: Int, logits: UnsafeMutablePointer<Float>) {
+        inputShape = [n, h, w, 3]
+        plan.removeAll(keepingCapacity: true)
+        let ws = workspace
+        var size = n * h * w * 3
+        maxActivation = size
+        let normalized = ws.buffer("normalized", count: size)
+        model.normalization.forward(x, into: normalized, count: size)
+
+        var g = model.stem.geometry(inputHeight: h, inputWidth: w)
+        var cur = ws.buffer("stem", count: n * g.outputHeight * g.outputWidth * model.stem.outputChannels)
+        model.stem.forward(normalized, n: n, height: h, width: w, into: cur, workspace: ws)
+        var (ch, cw) = (g.outputHeight, g.outputWidth)
+
+        for (i, block) in model.blocks.enumerated() {
+            let blockInput = cur
+            var x = cur
+            if let e = block.expand {
+                let out = ws.buffer("b\(i).expand", count: n * ch * cw * e.outputChannels)
+                e.forward(x, n: n, height: ch, width: cw, into: out, workspace: ws)
+                plan.append(Layer(kind: .expand(i), n: n, h: ch, w: cw, input: x, output: out))
+                maxActivation = max(maxActivation, n * ch * cw * e.outputChannels)
+                x = out
+            }
+            g = block.depthwise.geometry(inputHeight: ch, inputWidth: cw)
+            let d = ws.buffer("b\(i).depthwise", count: n * g.outputHeight * g.outputWidth * block.depthwise.channels)
+            block.depthwise.forward(x, n: n, height: ch, width: cw, into: d)
+            plan.append(Layer(kind: .depthwise(i), n: n, h: ch, w: cw, input: x, output: d))
+            (ch, cw) = (g.outputHeight, g.outputWidth)
+            size = n * ch * cw * block.project.outputChannels
+            let p = ws.buffer("b\(i).project", count: size)
+            block.project.forward(d, n: n, height: ch, width: cw, into: p, workspace: ws)
+            if block.residual { Add.forward(p, blockInput, into: p, count: size) }
+            plan.append(Layer(kind: .project(i), n: n, h: ch, w: cw, input: d, output: p))
+            maxActivation = max(maxActivation, n * ch * cw * block.depthwise.channels, size)
+            cur = p
+        }
+        headInput = cur
+        headSize = (ch, cw)
+        let head = ws.buffer("head", count: n * ch * cw * model.head.outputChannels)
+        model.head.forward(cur, n: n, height: ch, width: cw, into: head, workspace: ws)
+        maxActivation = max(maxActivation, n * ch * cw * model.head.outputChannels)
+        let pooled = ws.buffer("pooled", count: n * model.head.outputChannels)
+        GlobalAveragePool.forward(head, n: n, height: ch, width: cw, channels: model.head.outputChannels, into: pooled)
+        model.classifier.forward(pooled, n: n, into: logits)
+    }
+
+    private var headInput: UnsafeMutablePointer<Float>?
+    private var headSize = (0, 0)
+
+    /// d loss / d images (N, H, W, 3) for d loss / d logits (N, classes), through the last forward.
+    public func backward(_ dLogits: Tensor) -> Tensor {
+        guard let s = inputShape else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        let dx = Tensor(uninitialized: s)
+        backward(dLogits.unsafePointer, into: dx.unsafePointer)
+        return dx
+    }
+
+    /// Pointer form of `backward`: WRITES dImages (N, H, W, 3).
+    public func backward(_ dLogits: UnsafePointer<Float>, into dImages: UnsafeMutablePointer<Float>) {
+        guard let s = inputShape, let headInput else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        let ws = workspace
+        let (n, h, w) = (s[0], s[1], s[2])
+        let grads = (0..<3).map { ws.buffer("grad\($0)", count: maxActivation) }
+        let hc = model.head.outputChannels
+        let dPooled = ws.buffer("grad.pooled", count: n * hc)
+        model.classifier.backward(dy: dLogits, n: n, into: dPooled)
+        GlobalAveragePool.backward(dy: dPooled, n: n, height: headSize.0, width: headSize.1, channels: hc, into: grads[0])
+        model.head.backward(dy: grads[0], y: ws.buffer("head", count: 0), n: n, height: headSize.0, width: headSize.1,
+                            into: grads[1], workspace: ws)
+        _ = headInput
+        // Three rotating buffers: `cur` holds d(block output); the other two are scratch.
+        var cur = 1
+        var layerIndex = plan.count - 1
+        for i in stride(from: model.blocks.count - 1, through: 0, by: -1) {
+            let block = model.blocks[i]
+            let a = (cur + 1) % 3, b = (cur + 2) % 3
+            let proj = plan[layerIndex]; layerIndex -= 1
+            let dw = plan[layerIndex]; layerIndex -= 1
+            // project (no activation: dy is left as is, so it can still feed the residual)
+            block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a], workspace: ws)
+            if let e = block.expand {
+                let ex = plan[layerIndex]; layerIndex -= 1
+                block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b])
+                if block.residual {
+                    grads[a].update(from: grads[cur], count: n * ex.h * ex.w * e.inputChannels)
+                }
+                e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, workspace: ws)
+                cur = a
+            } else {
+                block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b])
+                if block.residual { Add.forward(grads[b], grads[cur], into: grads[b], count: n * dw.h * dw.w * block.depthwise.channels) }
+                cur = b
+            }
+        }
+        let g = model.stem.geometry(inputHeight: h, inputWidth: w)
+        _ = g
+        let dNormalized = grads[(cur + 1) % 3]
+        model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized, workspace: ws)
+        model.normalization.backward(dy: dNormalized, into: dImages, count: n * h * w * 3)
+    }
+
+    /// Cross-entropy toward `targets` (one class per image): loss, logits and d loss / d images.
+    public func crossEntropyGradient(_ images: Tensor, targets: [Int]) -> (loss: Double, logits: Tensor, gradient: Tensor) {
+        let logits = forward(images)
+        let ce = CrossEntropy.forward(logits: logits, targets: targets)
+        let grad = backward(CrossEntropy.backward(probabilities: ce.probabilities, targets: targets))
+        return (ce.loss, logits, grad)
+    }
+
+    /// Floats held in reusable buffers (activations, gradients, im2col).
+    public var workspaceFloats: Int { workspace.floatCount }
+}

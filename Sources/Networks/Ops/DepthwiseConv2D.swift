@@ -1,0 +1,173 @@
+// DepthwiseConv2D: one k×k filter per channel (groups == channels), NHWC, bias + fused
+// activation; forward and backward to the input. SIMD over channels (8 lanes), threads over
+// output rows. The naive reference is Conv2D.referenceForward with groups == channels.
+import Tensors
+
+public struct DepthwiseConv2D: Sendable {
+    public let channels: Int, kernelSize: Int, stride: Int
+    public let padding: Padding
+    public let activation: Activation
+    /// (K, K, C): the taps of channel c are strided by C, so 8 channels load as one vector.
+    public let weight: [Float]
+    /// (C)
+    public let bias: [Float]
+
+    /// `torchWeight` is PyTorch's (C, 1, K, K) layout.
+    public init(torchWeight: [Float], bias: [Float]?, channels: Int, kernelSize: Int, stride: Int = 1,
+                padding: Padding = .same, activation: Activation = .none) {
+        precondition(torchWeight.count == channels * kernelSize * kernelSize, "weight count mismatch")
+        var w = [Float](repeating: 0, count: torchWeight.count)
+        for c in 0..<channels { for t in 0..<(kernelSize * kernelSize) { w[t * channels + c] = torchWeight[c * kernelSize * kernelSize + t] } }
+        weight = w
+        self.bias = bias ?? [Float](repeating: 0, count: channels)
+        self.channels = channels; self.kernelSize = kernelSize; self.stride = stride
+        self.padding = padding; self.activation = activation
+    }
+
+    public func geometry(inputHeight h: Int, inputWidth w: Int) -> ConvGeometry {
+        ConvGeometry(padding: padding, inputHeight: h, inputWidth: w, kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride)
+    }
+
+    // MARK: forward
+
+    /// y (N, OH, OW, C) = act(depthwise(x (N, H, W, C)) + bias). Overwrites y.
+    public func forward(_ x: UnsafePointer<Float>, n: Int, height h: Int, width w: Int, into y: UnsafeMutablePointer<Float>) {
+        let g = geometry(inputHeight: h, inputWidth: w)
+        let c = channels, k = kernelSize, s = stride
+        let relu = activation == .relu6
+        weight.withUnsafeBufferPointer { wbuf in bias.withUnsafeBufferPointer { bbuf in
+            let wp = wbuf.baseAddress!, bp = bbuf.baseAddress!
+            Parallel.forEachChunk(n &* g.outputHeight, work: n &* g.outputHeight &* g.outputWidth &* c &* k &* k) { rows in
+                for r in rows {
+                    let b = r / g.outputHeight, oy = r % g.outputHeight
+                    let iy0 = oy &* s &- g.padTop
+                    let kyLo = max(0, -iy0), kyHi = min(k, h &- iy0)
+                    let xImage = x + b &* h &* w &* c
+                    let yRow = y + r &* g.outputWidth &* c
+                    var cb = 0
+                    while cb &+ 8 <= c {
+                        let bv = UnsafeRawPointer(bp + cb).loadUnaligned(as: SIMD8<Float>.self)
+                        for ox in 0..<g.outputWidth {
+                            let ix0 = ox &* s &- g.padLeft
+                            let kxLo = max(0, -ix0), kxHi = min(k, w &- ix0)
+                            var acc = bv
+                            var ky = kyLo
+                            while ky < kyHi {
+                                let pix = (iy0 &+ ky) &* w &+ ix0
+                                let xr = xImage + (pix &* c &+ cb)
+                                let wr = wp + ((ky &* k) &* c &+ cb)
+                                var kx = kxLo
+                                while kx < kxHi {
+                                    let xv = UnsafeRawPointer(xr + kx &* c).loadUnaligned(as: SIMD8<Float>.self)
+                                    let wv = UnsafeRawPointer(wr + kx &* c).loadUnaligned(as: SIMD8<Float>.self)
+                                    acc.addProduct(xv, wv)
+                                    kx &+= 1
+                                }
+                                ky &+= 1
+                            }
+                            if relu { acc = acc.clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 6)) }
+                            UnsafeMutableRawPointer(yRow + (ox &* c &+ cb)).storeBytes(of: acc, as: SIMD8<Float>.self)
+                        }
+                        cb &+= 8
+                    }
+                    // Channel tail (C not a multiple of 8): scalar.
+                    while cb < c {
+                        for ox in 0..<g.outputWidth {
+                            let ix0 = ox &* s &- g.padLeft
+                            var acc = bp[cb]
+                            for ky in kyLo..<kyHi {
+                                for kx in max(0, -ix0)..<min(k, w &- ix0) {
+                                    acc += xImage[((iy0 &+ ky) &* w &+ ix0 &+ kx) &* c &+ cb] * wp[(ky &* k &+ kx) &* c &+ cb]
+                                }
+                            }
+                            if relu { acc = min(max(acc, 0), 6) }
+                            yRow[ox &* c &+ cb] = acc
+                        }
+                        cb &+= 1
+                    }
+                }
+            }
+        } }
+    }
+
+    // MARK: backward
+
+    /// dx (N, H, W, C) from dy (N, OH, OW, C): gathers, for each input pixel, the output pixels
+    /// whose window covers it. WRITES dx; OVERWRITES dy with dy·act'(y).
+    public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
+                         into dx: UnsafeMutablePointer<Float>) {
+        let g = geometry(inputHeight: h, inputWidth: w)
+        let c = channels, k = kernelSize, s = stride
+        let oh = g.outputHeight, ow = g.outputWidth
+        maskActivationGradient(dy, y: y, count: n * oh * ow * c, activation: activation)
+        weight.withUnsafeBufferPointer { wbuf in
+            let wp = wbuf.baseAddress!
+            Parallel.forEachChunk(n &* h, work: n &* oh &* ow &* c &* k &* k) { rows in
+                for r in rows {
+                    let b = r / h, iy = r % h
+                    let dyImage = UnsafePointer(dy) + b &* oh &* ow &* c
+                    let dxRow = dx + r &* w &* c
+                    for ix in 0..<w {
+                        var cb = 0
+                        while cb &+ 8 <= c {
+                            var acc = SIMD8<Float>.zero
+                            for ky in 0..<k {
+                                let ty = iy &+ g.padTop &- ky
+                                if ty < 0 { break }
+                                if ty % s != 0 { continue }
+                                let oy = ty / s
+                                if oy >= oh { continue }
+                                for kx in 0..<k {
+                                    let tx = ix &+ g.padLeft &- kx
+                                    if tx < 0 { break }
+                                    if tx % s != 0 { continue }
+                                    let ox = tx / s
+                                    if ox >= ow { continue }
+                                    let opix = oy &* ow &+ ox
+                                    let gv = UnsafeRawPointer(dyImage + (opix &* c &+ cb)).loadUnaligned(as: SIMD8<Float>.self)
+                                    let tap = ky &* k &+ kx
+                                    let wv = UnsafeRawPointer(wp + (tap &* c &+ cb)).loadUnaligned(as: SIMD8<Float>.self)
+                                    acc.addProduct(gv, wv)
+                                }
+                            }
+                            UnsafeMutableRawPointer(dxRow + (ix &* c &+ cb)).storeBytes(of: acc, as: SIMD8<Float>.self)
+                            cb &+= 8
+                        }
+                        while cb < c {
+                            var acc: Float = 0
+                            for ky in 0..<k {
+                                let ty = iy &+ g.padTop &- ky
+                                guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
+                                for kx in 0..<k {
+                                    let tx = ix &+ g.padLeft &- kx
+                                    guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
+                                    acc += dyImage[((ty / s) &* ow &+ tx / s) &* c &+ cb] * wp[(ky &* k &+ kx) &* c &+ cb]
+                                }
+                            }
+                            dxRow[ix &* c &+ cb] = acc
+                            cb &+= 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Tensor conveniences
+
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.shape.count == 4 && x.shape[3] == channels, "DepthwiseConv2D expects (N, H, W, \(channels)), got \(x.shape)")
+        let g = geometry(inputHeight: x.shape[1], inputWidth: x.shape[2])
+        let y = Tensor(uninitialized: [x.shape[0], g.outputHeight, g.outputWidth, channels])
+        forward(x.unsafePointer, n: x.shape[0], height: x.shape[1], width: x.shape[2], into: y.unsafePointer)
+        return y
+    }
+
+    public func backward(dy: Tensor, y: Tensor, inputShape: [Int]) -> Tensor {
+        var d = dy
+        d.withUnsafeMutableBufferPointer { _ in }
+        let dx = Tensor(uninitialized: inputShape)
+        backward(dy: d.unsafePointer, y: y.unsafePointer, n: inputShape[0], height: inputShape[1], width: inputShape[2], into: dx.unsafePointer)
+        return dx
+    }
+}

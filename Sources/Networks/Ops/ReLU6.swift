@@ -1,0 +1,81 @@
+// ReLU6, standalone and as the fused epilogue of convolutions: forward and backward side by side.
+import Tensors
+
+public enum ReLU6 {
+    /// y = min(max(x, 0), 6), elementwise; `y` may alias `x`.
+    @inlinable
+    public static func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: v.clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 6)), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count { y[i] = min(max(x[i], 0), 6); i &+= 1 }
+    }
+
+    /// dx = dy where 0 < y < 6, else 0, reading the forward OUTPUT y. Writes dx (may alias dy).
+    @inlinable
+    public static func backward(dy: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        let zero = SIMD8<Float>.zero, six = SIMD8<Float>(repeating: 6)
+        while i &+ 8 <= count {
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+            let keep = (yv .> zero) .& (yv .< six)
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: zero.replacing(with: g, where: keep), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count { dx[i] = (y[i] > 0 && y[i] < 6) ? dy[i] : 0; i &+= 1 }
+    }
+
+    // Tensor conveniences.
+    public static func forward(_ x: Tensor) -> Tensor {
+        let y = Tensor(uninitialized: x.shape)
+        forward(x.unsafePointer, y.unsafePointer, count: x.count)
+        return y
+    }
+
+    public static func backward(dy: Tensor, y: Tensor) -> Tensor {
+        let dx = Tensor(uninitialized: dy.shape)
+        backward(dy: dy.unsafePointer, y: y.unsafePointer, dx: dx.unsafePointer, count: dy.count)
+        return dx
+    }
+}
+
+/// Fused bias + activation epilogue over an (M, C) row-major buffer, in place.
+@inlinable
+func applyBiasActivation(_ y: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, bias: UnsafePointer<Float>, activation: Activation) {
+    Parallel.forEachChunk(rows, work: rows &* c) { range in
+        for r in range {
+            let row = y + r &* c
+            var j = 0
+            if activation == .relu6 {
+                let zero = SIMD8<Float>.zero, six = SIMD8<Float>(repeating: 6)
+                while j &+ 8 <= c {
+                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(row + j).storeBytes(of: v.clamped(lowerBound: zero, upperBound: six), as: SIMD8<Float>.self)
+                    j &+= 8
+                }
+                while j < c { row[j] = min(max(row[j] + bias[j], 0), 6); j &+= 1 }
+            } else {
+                while j &+ 8 <= c {
+                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD8<Float>.self)
+                    j &+= 8
+                }
+                while j < c { row[j] += bias[j]; j &+= 1 }
+            }
+        }
+    }
+}
+
+/// In-place activation backward over `count` elements: dy ← dy · act'(y).
+@inlinable
+func maskActivationGradient(_ dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, count: Int, activation: Activation) {
+    guard activation == .relu6 else { return }
+    Parallel.forEachChunk(count / 4096 + 1, work: count) { range in
+        let lo = range.lowerBound * 4096, hi = min(range.upperBound * 4096, count)
+        if lo < hi { ReLU6.backward(dy: dy + lo, y: y + lo, dx: dy + lo, count: hi - lo) }
+    }
+}

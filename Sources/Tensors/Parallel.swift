@@ -1,0 +1,47 @@
+// parallelFor: split a range into a few contiguous chunks over the machine's cores.
+// Not a scheduler: waking a second thread costs ~20–50 µs here, so callers pass the work size
+// and small jobs run inline.
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Parallel {
+    /// Worker count; `ROBUSTPATCH_THREADS` overrides the core count.
+    public static let threadCount: Int = {
+        if let s = getenv("ROBUSTPATCH_THREADS"), let n = Int(String(cString: s)), n > 0 { return n }
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 2
+        #endif
+    }()
+
+    /// Below this many multiply-adds (or bytes touched) a job runs on the calling thread.
+    public static let minimumWork = 200_000
+
+    /// Calls `body(range)` on disjoint chunks covering `0..<count`. `work` estimates the total cost.
+    @inlinable
+    public static func forEachChunk(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(count, work < minimumWork ? 1 : threadCount)
+        if chunks <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        // The chunks are disjoint and concurrentPerform returns only when all are done, so the
+        // non-Sendable closure never outlives this call nor runs on overlapping data.
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { i in
+                let lo = count * i / chunks, hi = count * (i + 1) / chunks
+                if lo < hi { box.value(lo..<hi) }
+            }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary whose safety the caller has argued for.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public var value: T
+    public init(_ value: T) { self.value = value }
+}
