@@ -17,9 +17,30 @@ public enum Gemm {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        sgemm(transA == .transposed, transB == .transposed, Int32(m), Int32(n), Int32(k), alpha,
-              a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        _ = configured
+        let ta = transA == .transposed, tb = transB == .transposed
+        // Rows of C are independent: split them over our own threads, each running a
+        // single-threaded sgemm. One thread pool (ours) instead of two that spin against each
+        // other on two cores (OpenBLAS's workers busy-wait with sched_yield between calls).
+        let chunks = Parallel.threadCount
+        if chunks > 1 && m >= 2 * 16 && m &* n &* k >= 4 * Parallel.minimumWork {
+            Parallel.forEachChunk(chunks, work: Int.max) { r in
+                for i in r {
+                    let lo = (m * i / chunks) & ~7, hi = i == chunks - 1 ? m : (m * (i + 1) / chunks) & ~7
+                    if hi > lo {
+                        sgemm(ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, ta ? a + lo : a + lo * lda, Int32(lda),
+                              b, Int32(ldb), beta, c + lo * ldc, Int32(ldc))
+                    }
+                }
+            }
+        } else {
+            sgemm(ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
     }
+
+    /// OpenBLAS runs single-threaded; `multiply` parallelises over rows itself.
+    @usableFromInline
+    static let configured: Bool = { openblas_set_num_threads(1); return true }()
 
     @usableFromInline
     static func sgemm(_ ta: Bool, _ tb: Bool, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float,

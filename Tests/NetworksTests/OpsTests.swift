@@ -1,1 +1,230 @@
+// Op tests in a fixed order: fast kernel vs naive reference (forward), then backward vs central
+// differences of the naive forward in Double. Inputs keep away from ReLU6's kinks at 0 and 6 by
+// construction (|pre-activation| small values are possible but a 1e-5 step crossing a kink is
+// improbable; the tolerance is 1e-3 relative, while a crossed kink would give an O(1) error).
 import Testing
+import Networks
+import Foundation
+
+struct ConvCase: CustomTestStringConvertible, Sendable {
+    var h: Int, w: Int, cin: Int, cout: Int, k: Int, stride: Int, groups: Int, padding: Padding, activation: Activation
+    var testDescription: String { "\(h)×\(w)×\(cin)→\(cout) k\(k) s\(stride) g\(groups) \(padding) \(activation)" }
+}
+
+let convCases: [ConvCase] = [
+    ConvCase(h: 5, w: 4, cin: 6, cout: 5, k: 1, stride: 1, groups: 1, padding: .same, activation: .none),      // pointwise GEMM path
+    ConvCase(h: 7, w: 6, cin: 3, cout: 4, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu6),     // stem-like, asymmetric SAME
+    ConvCase(h: 6, w: 6, cin: 4, cout: 6, k: 3, stride: 1, groups: 2, padding: .same, activation: .none),      // grouped
+    ConvCase(h: 5, w: 7, cin: 2, cout: 3, k: 3, stride: 2, groups: 1, padding: .explicit(top: 1, bottom: 0, left: 2, right: 1), activation: .none),
+    ConvCase(h: 6, w: 5, cin: 3, cout: 2, k: 2, stride: 1, groups: 1, padding: .valid, activation: .relu6),
+]
+
+@Test("Conv2D output shape follows TF SAME / VALID rules")
+func convShapes() {
+    #expect(ConvGeometry(padding: .same, inputHeight: 224, inputWidth: 224, kernelHeight: 3, kernelWidth: 3, stride: 2)
+        == ConvGeometry(padding: .explicit(top: 0, bottom: 1, left: 0, right: 1), inputHeight: 224, inputWidth: 224, kernelHeight: 3, kernelWidth: 3, stride: 2))
+    let g = ConvGeometry(padding: .same, inputHeight: 56, inputWidth: 56, kernelHeight: 5, kernelWidth: 5, stride: 2)
+    #expect(g.outputHeight == 28 && g.padTop == 1)   // total 3: 1 top, 2 bottom (TF puts the odd pixel last)
+    let v = ConvGeometry(padding: .valid, inputHeight: 7, inputWidth: 7, kernelHeight: 3, kernelWidth: 3, stride: 2)
+    #expect(v.outputHeight == 3 && v.padTop == 0)
+}
+
+@Test("Conv2D fast path matches the naive reference", arguments: convCases)
+func convForward(_ c: ConvCase) {
+    let n = 2
+    let x = randomValues(n * c.h * c.w * c.cin, seed: 1)
+    let wt = randomValues(c.cout * (c.cin / c.groups) * c.k * c.k, seed: 2)
+    let b = randomValues(c.cout, seed: 3)
+    let conv = Conv2D(torchWeight: wt, bias: b, outputChannels: c.cout, inputChannels: c.cin, kernelHeight: c.k, kernelWidth: c.k,
+                      stride: c.stride, groups: c.groups, padding: c.padding, activation: c.activation)
+    let y = conv.forward(Tensor(shape: [n, c.h, c.w, c.cin], values: x))
+    let ref = Conv2D.referenceForward(x: x.map(Double.init), n: n, h: c.h, w: c.w, torchWeight: wt.map(Double.init), bias: b.map(Double.init),
+                                      inputChannels: c.cin, outputChannels: c.cout, kernelHeight: c.k, kernelWidth: c.k,
+                                      stride: c.stride, groups: c.groups, padding: c.padding, activation: c.activation)
+    #expect(y.count == ref.count)
+    #expect(maxAbsError(y.array, ref) < 1e-5, "max |Δ| = \(maxAbsError(y.array, ref))")
+}
+
+@Test("Conv2D backward to input matches central differences (Double)", arguments: convCases)
+func convBackward(_ c: ConvCase) {
+    let n = 2
+    let x = randomValues(n * c.h * c.w * c.cin, in: -2...2, seed: 4)
+    let wt = randomValues(c.cout * (c.cin / c.groups) * c.k * c.k, seed: 5)
+    let b = randomValues(c.cout, in: 0...3, seed: 6)
+    let conv = Conv2D(torchWeight: wt, bias: b, outputChannels: c.cout, inputChannels: c.cin, kernelHeight: c.k, kernelWidth: c.k,
+                      stride: c.stride, groups: c.groups, padding: c.padding, activation: c.activation)
+    let xt = Tensor(shape: [n, c.h, c.w, c.cin], values: x)
+    let y = conv.forward(xt)
+    let r = randomValues(y.count, seed: 7)
+    let dx = conv.backward(dy: Tensor(shape: y.shape, values: r), y: y, inputShape: xt.shape)
+    let num = numericalGradient(x: x, r: r) { xd in
+        Conv2D.referenceForward(x: xd, n: n, h: c.h, w: c.w, torchWeight: wt.map(Double.init), bias: b.map(Double.init),
+                                inputChannels: c.cin, outputChannels: c.cout, kernelHeight: c.k, kernelWidth: c.k,
+                                stride: c.stride, groups: c.groups, padding: c.padding, activation: c.activation)
+    }
+    let err = maxRelativeError(dx.array, num)
+    #expect(err < 1e-3, "max relative error \(err)")
+}
+
+struct DepthwiseCase: CustomTestStringConvertible, Sendable {
+    var h: Int, w: Int, c: Int, k: Int, stride: Int, activation: Activation
+    var testDescription: String { "\(h)×\(w)×\(c) k\(k) s\(stride) \(activation)" }
+}
+
+let depthwiseCases: [DepthwiseCase] = [
+    DepthwiseCase(h: 6, w: 5, c: 8, k: 3, stride: 1, activation: .relu6),
+    DepthwiseCase(h: 9, w: 8, c: 40, k: 5, stride: 2, activation: .relu6),    // 32-lane block + 8-lane block
+    DepthwiseCase(h: 7, w: 7, c: 13, k: 3, stride: 2, activation: .none),     // scalar channel tail
+    DepthwiseCase(h: 4, w: 6, c: 72, k: 5, stride: 1, activation: .none),     // kernel wider than the image
+]
+
+@Test("DepthwiseConv2D SIMD kernel matches the naive reference", arguments: depthwiseCases)
+func depthwiseForward(_ d: DepthwiseCase) {
+    let n = 2
+    let x = randomValues(n * d.h * d.w * d.c, seed: 11)
+    let wt = randomValues(d.c * d.k * d.k, seed: 12)
+    let b = randomValues(d.c, seed: 13)
+    let op = DepthwiseConv2D(torchWeight: wt, bias: b, channels: d.c, kernelSize: d.k, stride: d.stride, activation: d.activation)
+    let y = op.forward(Tensor(shape: [n, d.h, d.w, d.c], values: x))
+    let ref = Conv2D.referenceForward(x: x.map(Double.init), n: n, h: d.h, w: d.w, torchWeight: wt.map(Double.init), bias: b.map(Double.init),
+                                      inputChannels: d.c, outputChannels: d.c, kernelHeight: d.k, kernelWidth: d.k,
+                                      stride: d.stride, groups: d.c, padding: .same, activation: d.activation)
+    #expect(maxAbsError(y.array, ref) < 1e-5, "max |Δ| = \(maxAbsError(y.array, ref))")
+}
+
+@Test("DepthwiseConv2D backward matches central differences (Double)", arguments: depthwiseCases)
+func depthwiseBackward(_ d: DepthwiseCase) {
+    let n = 1
+    let x = randomValues(n * d.h * d.w * d.c, in: -2...2, seed: 14)
+    let wt = randomValues(d.c * d.k * d.k, seed: 15)
+    let b = randomValues(d.c, in: 0...3, seed: 16)
+    let op = DepthwiseConv2D(torchWeight: wt, bias: b, channels: d.c, kernelSize: d.k, stride: d.stride, activation: d.activation)
+    let xt = Tensor(shape: [n, d.h, d.w, d.c], values: x)
+    let y = op.forward(xt)
+    let r = randomValues(y.count, seed: 17)
+    let dx = op.backward(dy: Tensor(shape: y.shape, values: r), y: y, inputShape: xt.shape)
+    let num = numericalGradient(x: x, r: r) { xd in
+        Conv2D.referenceForward(x: xd, n: n, h: d.h, w: d.w, torchWeight: wt.map(Double.init), bias: b.map(Double.init),
+                                inputChannels: d.c, outputChannels: d.c, kernelHeight: d.k, kernelWidth: d.k,
+                                stride: d.stride, groups: d.c, padding: .same, activation: d.activation)
+    }
+    let err = maxRelativeError(dx.array, num)
+    #expect(err < 1e-3, "max relative error \(err)")
+}
+
+@Test("ReLU6 forward clamps and backward passes gradient only inside (0, 6)")
+func relu6() {
+    let x = Tensor(shape: [6], values: [-1, 0, 0.5, 5.9, 6, 7])
+    let y = ReLU6.forward(x)
+    #expect(y.array == [0, 0, 0.5, 5.9, 6, 6])
+    let dx = ReLU6.backward(dy: Tensor(shape: [6], values: [1, 1, 1, 1, 1, 1]), y: y)
+    // One-sided at the kinks: exactly 0 or 6 pass no gradient (PyTorch's hardtanh rule).
+    #expect(dx.array == [0, 0, 1, 1, 0, 0])
+    // Away from kinks: central differences.
+    let xs = randomValues(40, in: -3...9, seed: 21).map { abs($0) < 0.01 || abs($0 - 6) < 0.01 ? $0 + 0.1 : $0 }
+    let r = randomValues(40, seed: 22)
+    let g = ReLU6.backward(dy: Tensor(shape: [40], values: r), y: ReLU6.forward(Tensor(shape: [40], values: xs)))
+    let num = numericalGradient(x: xs, r: r) { $0.map { min(max($0, 0), 6) } }
+    #expect(maxAbsError(g.array, num) < 1e-6)
+}
+
+@Test("Linear forward matches a naive product; backward matches central differences")
+func linear() {
+    let (n, fin, fout) = (3, 7, 5)
+    let x = randomValues(n * fin, seed: 31), w = randomValues(fout * fin, seed: 32), b = randomValues(fout, seed: 33)
+    let op = Linear(weight: w, bias: b, inputFeatures: fin, outputFeatures: fout)
+    func ref(_ xd: [Double]) -> [Double] {
+        var y = [Double](repeating: 0, count: n * fout)
+        for i in 0..<n { for o in 0..<fout {
+            var s = Double(b[o]); for j in 0..<fin { s += xd[i * fin + j] * Double(w[o * fin + j]) }; y[i * fout + o] = s
+        } }
+        return y
+    }
+    let y = op.forward(Tensor(shape: [n, fin], values: x))
+    #expect(maxAbsError(y.array, ref(x.map(Double.init))) < 1e-5)
+    let r = randomValues(n * fout, seed: 34)
+    let dx = op.backward(dy: Tensor(shape: [n, fout], values: r))
+    #expect(maxRelativeError(dx.array, numericalGradient(x: x, r: r, ref)) < 1e-4)
+}
+
+@Test("GlobalAveragePool forward averages; backward spreads evenly")
+func pooling() {
+    let (n, h, w, c) = (2, 3, 4, 5)
+    let x = randomValues(n * h * w * c, seed: 41)
+    func ref(_ xd: [Double]) -> [Double] {
+        var y = [Double](repeating: 0, count: n * c)
+        for b in 0..<n { for p in 0..<(h * w) { for ch in 0..<c { y[b * c + ch] += xd[(b * h * w + p) * c + ch] / Double(h * w) } } }
+        return y
+    }
+    let y = GlobalAveragePool.forward(Tensor(shape: [n, h, w, c], values: x))
+    #expect(maxAbsError(y.array, ref(x.map(Double.init))) < 1e-6)
+    let r = randomValues(n * c, seed: 42)
+    let dx = GlobalAveragePool.backward(dy: Tensor(shape: [n, c], values: r), inputShape: [n, h, w, c])
+    #expect(maxAbsError(dx.array, numericalGradient(x: x, r: r, ref)) < 1e-6)
+}
+
+@Test("Add and the input normalisation: forward and backward")
+func addAndNormalization() {
+    let a = Tensor(shape: [4], values: [1, 2, 3, 4]), b = Tensor(shape: [4], values: [0.5, -1, 2, 0])
+    #expect(Add.forward(a, b).array == [1.5, 1, 5, 4])
+    let (da, db) = Add.backward(dy: a)
+    #expect(da.array == a.array && db.array == a.array)
+    let norm = AffineNormalization(scale: 255.0 / 128.0, shift: -127.0 / 128.0)
+    let y = norm.forward(Tensor(shape: [3], values: [0, 127.0 / 255.0, 1]))
+    #expect(abs(y[flat: 0] + 127.0 / 128.0) < 1e-6 && abs(y[flat: 1]) < 1e-6 && abs(y[flat: 2] - 1) < 1e-6)
+    var dx = [Float](repeating: 0, count: 3)
+    dx.withUnsafeMutableBufferPointer { norm.backward(dy: [1, 2, 3], into: $0.baseAddress!, count: 3) }
+    #expect(dx == [1, 2, 3].map { $0 * 255 / 128 })
+}
+
+@Test("Softmax, log-softmax and cross-entropy: values and gradients")
+func softmaxFamily() {
+    let (n, k) = (2, 6)
+    let x = randomValues(n * k, in: -4...4, seed: 51)
+    func softmaxRef(_ xd: [Double]) -> [Double] {
+        var y = xd
+        for i in 0..<n {
+            let m = xd[(i * k)..<(i * k + k)].max()!
+            let s = (0..<k).reduce(0.0) { $0 + exp(xd[i * k + $1] - m) }
+            for j in 0..<k { y[i * k + j] = exp(xd[i * k + j] - m) / s }
+        }
+        return y
+    }
+    let xt = Tensor(shape: [n, k], values: x)
+    let p = Softmax.forward(xt)
+    #expect(maxAbsError(p.array, softmaxRef(x.map(Double.init))) < 1e-6)
+    let r = randomValues(n * k, seed: 52)
+    #expect(maxAbsError(Softmax.backward(dy: Tensor(shape: [n, k], values: r), y: p).array, numericalGradient(x: x, r: r, softmaxRef)) < 1e-5)
+    let lp = LogSoftmax.forward(xt)
+    let lsRef: ([Double]) -> [Double] = { softmaxRef($0).map { log($0) } }
+    #expect(maxAbsError(lp.array, lsRef(x.map(Double.init))) < 1e-5)
+    #expect(maxAbsError(LogSoftmax.backward(dy: Tensor(shape: [n, k], values: r), y: lp).array, numericalGradient(x: x, r: r, lsRef)) < 1e-5)
+    let targets = [3, 0]
+    let ce = CrossEntropy.forward(logits: xt, targets: targets)
+    let ceRef: ([Double]) -> [Double] = { xd in
+        let l = lsRef(xd); return [-(l[targets[0]] + l[k + targets[1]]) / Double(n)]
+    }
+    #expect(abs(ce.loss - ceRef(x.map(Double.init))[0]) < 1e-6)
+    let g = CrossEntropy.backward(probabilities: ce.probabilities, targets: targets)
+    #expect(maxAbsError(g.array, numericalGradient(x: x, r: [1], ceRef)) < 1e-5)
+    // Stable for huge logits.
+    let big = CrossEntropy.forward(logits: Tensor(shape: [1, 3], values: [1000, 0, -1000]), targets: [0])
+    #expect(big.loss.isFinite && big.loss < 1e-6)
+}
+
+@Test("GEMM (OpenBLAS, row-split over threads) matches the naive triple loop for every transpose")
+func gemm() {
+    for (ta, tb) in [(Transpose.none, Transpose.none), (.none, .transposed), (.transposed, .none), (.transposed, .transposed)] {
+        let (m, n, k) = (257, 33, 130)   // large enough to take the threaded path
+        let a = randomValues(m * k, seed: 61), b = randomValues(k * n, seed: 62)
+        let lda = ta == .none ? k : m, ldb = tb == .none ? n : k
+        var ref = randomValues(m * n, seed: 63)
+        var c = ref
+        Gemm.multiplyNaive(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 2, c: &ref, ldc: n)
+        c.withUnsafeMutableBufferPointer { cp in
+            Gemm.multiply(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 2, c: cp.baseAddress!, ldc: n)
+        }
+        let err = zip(c, ref).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(err < 1e-3, "\(ta) \(tb): max |Δ| \(err)")
+    }
+}

@@ -45,30 +45,42 @@ public struct DepthwiseConv2D: Sendable {
                     let xImage = x + b &* h &* w &* c
                     let yRow = y + r &* g.outputWidth &* c
                     var cb = 0
-                    while cb &+ 8 <= c {
-                        let bv = UnsafeRawPointer(bp + cb).loadUnaligned(as: SIMD8<Float>.self)
-                        for ox in 0..<g.outputWidth {
-                            let ix0 = ox &* s &- g.padLeft
-                            let kxLo = max(0, -ix0), kxHi = min(k, w &- ix0)
-                            var acc = bv
-                            var ky = kyLo
-                            while ky < kyHi {
+                    for ox in 0..<g.outputWidth {
+                        let ix0 = ox &* s &- g.padLeft
+                        let kxLo = max(0, -ix0), kxHi = min(k, w &- ix0)
+                        let yPix = yRow + ox &* c
+                        cb = 0
+                        // 32 channels at a time: four independent FMA chains hide FMA latency.
+                        while cb &+ 32 <= c {
+                            var a0 = load8(bp + cb), a1 = load8(bp + (cb &+ 8)), a2 = load8(bp + (cb &+ 16)), a3 = load8(bp + (cb &+ 24))
+                            for ky in kyLo..<kyHi {
                                 let pix = (iy0 &+ ky) &* w &+ ix0
                                 let xr = xImage + (pix &* c &+ cb)
                                 let wr = wp + ((ky &* k) &* c &+ cb)
-                                var kx = kxLo
-                                while kx < kxHi {
-                                    let xv = UnsafeRawPointer(xr + kx &* c).loadUnaligned(as: SIMD8<Float>.self)
-                                    let wv = UnsafeRawPointer(wr + kx &* c).loadUnaligned(as: SIMD8<Float>.self)
-                                    acc.addProduct(xv, wv)
-                                    kx &+= 1
+                                for kx in kxLo..<kxHi {
+                                    let xo = xr + kx &* c, wo = wr + kx &* c
+                                    a0.addProduct(load8(xo), load8(wo))
+                                    a1.addProduct(load8(xo + 8), load8(wo + 8))
+                                    a2.addProduct(load8(xo + 16), load8(wo + 16))
+                                    a3.addProduct(load8(xo + 24), load8(wo + 24))
                                 }
-                                ky &+= 1
                             }
-                            if relu { acc = acc.clamped(lowerBound: .zero, upperBound: SIMD8(repeating: 6)) }
-                            UnsafeMutableRawPointer(yRow + (ox &* c &+ cb)).storeBytes(of: acc, as: SIMD8<Float>.self)
+                            if relu { a0 = a0.relu6; a1 = a1.relu6; a2 = a2.relu6; a3 = a3.relu6 }
+                            store8(a0, yPix + cb); store8(a1, yPix + (cb &+ 8)); store8(a2, yPix + (cb &+ 16)); store8(a3, yPix + (cb &+ 24))
+                            cb &+= 32
                         }
-                        cb &+= 8
+                        while cb &+ 8 <= c {
+                            var a0 = load8(bp + cb)
+                            for ky in kyLo..<kyHi {
+                                let pix = (iy0 &+ ky) &* w &+ ix0
+                                let xr = xImage + (pix &* c &+ cb)
+                                let wr = wp + ((ky &* k) &* c &+ cb)
+                                for kx in kxLo..<kxHi { a0.addProduct(load8(xr + kx &* c), load8(wr + kx &* c)) }
+                            }
+                            if relu { a0 = a0.relu6 }
+                            store8(a0, yPix + cb)
+                            cb &+= 8
+                        }
                     }
                     // Channel tail (C not a multiple of 8): scalar.
                     while cb < c {
@@ -109,6 +121,34 @@ public struct DepthwiseConv2D: Sendable {
                     let dxRow = dx + r &* w &* c
                     for ix in 0..<w {
                         var cb = 0
+                        let dxPix = dxRow + ix &* c
+                        while cb &+ 32 <= c {
+                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+                            for ky in 0..<k {
+                                let ty = iy &+ g.padTop &- ky
+                                if ty < 0 { break }
+                                if ty % s != 0 { continue }
+                                let oy = ty / s
+                                if oy >= oh { continue }
+                                for kx in 0..<k {
+                                    let tx = ix &+ g.padLeft &- kx
+                                    if tx < 0 { break }
+                                    if tx % s != 0 { continue }
+                                    let ox = tx / s
+                                    if ox >= ow { continue }
+                                    let opix = oy &* ow &+ ox
+                                    let go = dyImage + (opix &* c &+ cb)
+                                    let tap = ky &* k &+ kx
+                                    let wo = wp + (tap &* c &+ cb)
+                                    a0.addProduct(load8(go), load8(wo))
+                                    a1.addProduct(load8(go + 8), load8(wo + 8))
+                                    a2.addProduct(load8(go + 16), load8(wo + 16))
+                                    a3.addProduct(load8(go + 24), load8(wo + 24))
+                                }
+                            }
+                            store8(a0, dxPix + cb); store8(a1, dxPix + (cb &+ 8)); store8(a2, dxPix + (cb &+ 16)); store8(a3, dxPix + (cb &+ 24))
+                            cb &+= 32
+                        }
                         while cb &+ 8 <= c {
                             var acc = SIMD8<Float>.zero
                             for ky in 0..<k {
@@ -171,3 +211,10 @@ public struct DepthwiseConv2D: Sendable {
         return dx
     }
 }
+
+@inline(__always) @usableFromInline
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+@inline(__always) @usableFromInline
+func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+@inline(__always) @usableFromInline
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
