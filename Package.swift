@@ -29,21 +29,41 @@ let package = Package(
         // MARK: - C interop
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        .target(name: "CImageShims", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        // MARK: - Images
+        .target(name: "Imaging", dependencies: ["CImageShims"], swiftSettings: kernelFlags),
+
         // MARK: - Engine
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         .target(
+            name: "Checkpoints",
+            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: kernelFlags),
+        .target(
             name: "Networks",
-            dependencies: ["Tensors"],
+            dependencies: ["Tensors", "Checkpoints"],
             resources: [.copy("Resources/imagenet_classes.txt")],
+            swiftSettings: kernelFlags),
+
+        // MARK: - Patches
+        .target(name: "Transforms", swiftSettings: kernelFlags),
+        .target(
+            name: "Attack",
+            dependencies: ["Networks", "Transforms", "Imaging"],
+            resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
 
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "Imaging", "Attack", "Transforms", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TransformsTests", dependencies: ["Transforms"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
     ]
 )

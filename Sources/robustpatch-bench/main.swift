@@ -1,38 +1,68 @@
-import Networks
+// robustpatch-bench: throughput of the engine (not a timed test). Prints samples/s for
+// forward-only and forward + backward-to-input at batch 1 and 16, and a JSON line for scripts.
+// Scripts/bench.sh runs it next to PyTorch (Scripts/bench_torch.py) in one go.
 import Foundation
+import Networks
 
-func readF32(_ p: String) -> [Float] {
-    let d = FileManager.default.contents(atPath: p)!
-    return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+struct Options {
+    var model = "lite0"
+    var seconds = 5.0
+    var batches = [1, 16]
+    init(_ args: [String]) throws {
+        var it = args.dropFirst().makeIterator()
+        while let a = it.next() {
+            switch a {
+            case "--model": model = it.next() ?? model
+            case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
+            case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "-h", "--help":
+                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16]"); exit(0)
+            default: throw ModelError.badInput("unknown option \(a); see --help")
+            }
+        }
+    }
 }
-let name = CommandLine.arguments[1], size = Int(CommandLine.arguments[2])!
-let idx = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/tmp/dev/\(name).json"))) as! [String: [String: Any]]
-let all = readF32("/tmp/dev/\(name).f32")
-var weights: [String: WeightTensor] = [:]
-for (k, v) in idx {
-    let shape = v["shape"] as! [Int]; let off = v["offset"] as! Int
-    let n = shape.reduce(1, *)
-    weights[k] = WeightTensor(shape: shape, values: Array(all[off..<off + n]))
+
+func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: Double) {
+    body()  // warm-up: allocates the workspace
+    body()
+    let start = DispatchTime.now().uptimeNanoseconds
+    var n = 0
+    var elapsed = 0.0
+    repeat {
+        body(); n += 1
+        elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    } while elapsed < seconds
+    return (n, elapsed)
 }
-let model = try EfficientNetLite(name: name, inputSize: size, source: name, weights: weights)
-let runner = ModelRunner(model: model)
-let x = Tensor(shape: [2, size, size, 3], values: readF32("/tmp/dev/\(name).x.f32"))
-let ref = Tensor(shape: [2, 1000], values: readF32("/tmp/dev/\(name).logits.f32"))
-let refGrad = Tensor(shape: [2, size, size, 3], values: readF32("/tmp/dev/\(name).grad.f32"))
-let (loss, logits, grad) = runner.crossEntropyGradient(x, targets: [859, 1])
-print("loss", loss, "maxdiff logits", logits.maxAbsDifference(ref), "grad maxdiff", grad.maxAbsDifference(refGrad))
-var dot = 0.0, na = 0.0, nb = 0.0
-for i in 0..<grad.count { let a = Double(grad[flat: i]), b = Double(refGrad[flat: i]); dot += a*b; na += a*a; nb += b*b }
-print("cosine", dot / (na.squareRoot() * nb.squareRoot()))
-// timing
-for batch in [1, 16] {
-    let xb = Tensor(zeros: [batch, size, size, 3])
-    let t = (0..<batch).map { _ in 859 }
-    _ = runner.crossEntropyGradient(xb, targets: t)
-    var start = Date(); var iters = 0
-    while Date().timeIntervalSince(start) < 3 { _ = runner.forward(xb); iters += 1 }
-    print("batch \(batch) forward: \(Double(iters * batch) / Date().timeIntervalSince(start)) samples/s")
-    start = Date(); iters = 0
-    while Date().timeIntervalSince(start) < 3 { _ = runner.crossEntropyGradient(xb, targets: t); iters += 1 }
-    print("batch \(batch) fwd+bwd: \(Double(iters * batch) / Date().timeIntervalSince(start)) samples/s")
+
+do {
+    let opts = try Options(CommandLine.arguments)
+    let model = try ModelZoo.load(opts.model)
+    let s = model.inputSize
+    let runner = ModelRunner(model: model)
+    let gflop = 2 * Double(model.multiplyAdds(size: s)) / 1e9
+    print("model \(model.name) \(s)×\(s), \(String(format: "%.3f", gflop)) GFLOP per forward, threads \(Parallel.threadCount)")
+    print("batch  mode              samples/s   ms/batch   GFLOP/s")
+    var results: [[String: Any]] = []
+    for batch in opts.batches {
+        let x = Tensor(zeros: [batch, s, s, 3])
+        let logits = Tensor(zeros: [batch, model.classCount])
+        let dLogits = Tensor(shape: [batch, model.classCount], values: (0..<(batch * model.classCount)).map { Float($0 % 7) * 1e-3 })
+        let dx = Tensor(zeros: [batch, s, s, 3])
+        for (mode, factor) in [("forward", 1.0), ("forward+backward", 2.0)] {
+            let r = measure(seconds: opts.seconds) {
+                runner.forward(x.unsafePointer, n: batch, height: s, width: s, logits: logits.unsafePointer)
+                if factor > 1 { runner.backward(dLogits.unsafePointer, into: dx.unsafePointer) }
+            }
+            let sps = Double(r.iterations * batch) / r.elapsed
+            print(String(format: "%5d  %-16@  %9.1f  %9.1f  %8.1f", batch, mode, sps, 1000 * r.elapsed / Double(r.iterations), sps * gflop * factor))
+            results.append(["batch": batch, "mode": mode, "samples_per_s": sps])
+        }
+    }
+    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "model": model.name, "results": results], options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+} catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
 }

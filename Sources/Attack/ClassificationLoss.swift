@@ -1,0 +1,52 @@
+// What the attack optimizes on the model's logits, per EOT sample: targeted cross-entropy, a
+// targeted margin (Carlini–Wagner style, capped at κ), or untargeted (push the clean class down).
+// Returns per-sample losses and d loss / d logits for the batch MEAN.
+import Foundation
+import Networks
+
+public enum ClassificationObjective: Codable, Sendable, Equatable {
+    /// −log p(target)
+    case targetedCrossEntropy(target: Int)
+    /// max(max_{j≠t} z_j − z_t, −κ): stops pushing once the target leads by κ.
+    case targetedMargin(target: Int, kappa: Double)
+    /// log p(clean) per sample — lower means the clean class lost probability mass.
+    case untargeted
+
+    public var targetClass: Int? {
+        switch self {
+        case let .targetedCrossEntropy(t), let .targetedMargin(t, _): return t
+        case .untargeted: return nil
+        }
+    }
+
+    /// logits (N, K); `cleanClasses` (N) are each scene's prediction without the patch
+    /// (untargeted only). Returns mean loss, per-sample losses, and dL/dlogits (N, K).
+    public func evaluate(logits: Tensor, cleanClasses: [Int]) -> (loss: Double, losses: [Double], dLogits: Tensor) {
+        let (n, k) = (logits.shape[0], logits.shape[1])
+        switch self {
+        case let .targetedCrossEntropy(t):
+            let ce = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n))
+            return (ce.loss, ce.losses, CrossEntropy.backward(probabilities: ce.probabilities, targets: Array(repeating: t, count: n)))
+        case let .targetedMargin(t, kappa):
+            var d = [Float](repeating: 0, count: n * k)
+            var losses: [Double] = []
+            for i in 0..<n {
+                var best = -Float.infinity, arg = 0
+                for j in 0..<k where j != t && logits[flat: i * k + j] > best { best = logits[flat: i * k + j]; arg = j }
+                let m = Double(best - logits[flat: i * k + t])
+                if m > -kappa {
+                    losses.append(m)
+                    d[i * k + arg] += 1 / Float(n); d[i * k + t] -= 1 / Float(n)
+                } else {
+                    losses.append(-kappa)
+                }
+            }
+            return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
+        case .untargeted:
+            precondition(cleanClasses.count == n)
+            let ce = CrossEntropy.forward(logits: logits, targets: cleanClasses)
+            let g = CrossEntropy.backward(probabilities: ce.probabilities, targets: cleanClasses, scale: -1)
+            return (-ce.loss, ce.losses.map { -$0 }, g)
+        }
+    }
+}

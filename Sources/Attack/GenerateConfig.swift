@@ -1,0 +1,69 @@
+// GenerateConfig: every setting of one patch-generation run, as a Codable value. It is written
+// into the run record and the checkpoint, so a run can be reproduced or resumed exactly.
+import Transforms
+
+public struct GenerateConfig: Codable, Sendable, Equatable {
+    /// Model specs as given (lite0, lite1, lite2 or paths); the loss averages over them.
+    public var models: [String] = ["lite0"]
+    /// Target class (targeted attack); nil for untargeted.
+    public var target: Int? = 859
+    /// "ce" (cross-entropy) or "margin" (targeted only).
+    public var loss = "ce"
+    public var marginKappa = 5.0
+    public var shape: PatchShape = .circle
+    /// Longer side of the optimized texture in pixels (upscaled smoothly for print).
+    public var textureSide = 64
+    public var presetName: String? = "digital"
+    public var distribution: TransformDistribution = .digital
+    public var steps = 1000
+    public var batch = 16
+    public var seed: UInt64 = 0
+    public var learningRate = 0.03
+    /// Cosine decay of the learning rate to this fraction of it at the last step.
+    public var finalLearningRateFraction = 0.1
+    public var tvWeight = 0.02
+    public var npsWeight = 0.0
+    /// Palette file for NPS; nil = the bundled default.
+    public var palettePath: String? = nil
+    /// Validate every this many steps on held-out scenes (0 = never).
+    public var validateEvery = 50
+    /// Size of the fixed validation set (held-out scenes × transform samples).
+    public var validationSamples = 128
+    /// Stop early once validation success reaches this rate (> 1 = never).
+    public var earlyStopRate = 0.97
+    /// Write a checkpoint every this many steps.
+    public var checkpointEvery = 25
+
+    public init() {}
+
+    public func objective() -> ClassificationObjective {
+        guard let t = target else { return .untargeted }
+        return loss == "margin" ? .targetedMargin(target: t, kappa: marginKappa) : .targetedCrossEntropy(target: t)
+    }
+
+    /// Learning rate at `step` (0-based) of `steps`: cosine from lr to lr·final.
+    public func learningRate(at step: Int) -> Double {
+        let t = Double(step) / Double(max(steps - 1, 1))
+        let f = finalLearningRateFraction + (1 - finalLearningRateFraction) * 0.5 * (1 + cos(Double.pi * min(t, 1)))
+        return learningRate * f
+    }
+
+    /// Impossible values, each named.
+    public func validate() throws {
+        guard !models.isEmpty else { throw AttackError.badOption("--model: give at least one model") }
+        guard steps >= 1, steps <= 1_000_000 else { throw AttackError.badOption("--steps must be 1…1000000, got \(steps)") }
+        guard batch >= 1, batch <= 512 else { throw AttackError.badOption("--batch must be 1…512, got \(batch)") }
+        guard textureSide >= 8, textureSide <= 1024 else { throw AttackError.badOption("--texture must be 8…1024 pixels, got \(textureSide)") }
+        for (name, v) in [("--lr", learningRate), ("--tv", tvWeight), ("--nps", npsWeight), ("final lr fraction", finalLearningRateFraction), ("margin kappa", marginKappa)] {
+            guard v.isFinite, v >= 0 else { throw AttackError.badOption("\(name) must be a finite number ≥ 0, got \(v)") }
+        }
+        guard learningRate > 0 else { throw AttackError.badOption("--lr must be > 0") }
+        guard loss == "ce" || loss == "margin" else { throw AttackError.badOption("--loss must be ce or margin, got \(loss)") }
+        if target == nil && loss == "margin" { throw AttackError.badOption("--loss margin needs a target; untargeted runs use cross-entropy") }
+        if let t = target, !(0..<1000).contains(t) { throw AttackError.badOption("target class \(t) is not in 0…999") }
+        guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
+        try distribution.validate()
+    }
+}
+
+import Foundation

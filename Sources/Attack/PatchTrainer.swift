@@ -1,0 +1,264 @@
+// PatchTrainer: the EOT optimisation loop (Athalye et al. 2018; patch: Brown et al. 2017).
+// One step: sample B (scene, transform) pairs → render the texture into each scene → model
+// forward/backward to the pixels → renderer backward to the texture → + TV/NPS → Adam → clamp.
+// Deterministic for a seed and thread count: per-sample gradients are summed in sample order.
+import Foundation
+import Imaging
+import Networks
+import Transforms
+
+/// Everything that changes during a run; saved in checkpoints.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public var step = 0
+    /// (Th, Tw, 3) in [0, 1]
+    public var texture: [Float]
+    public var adam: Adam
+    public var rng: SplitMix64
+    public var curve: [CurvePoint] = []
+    public var validations: [ValidationPoint] = []
+    public var elapsedSeconds = 0.0
+}
+
+public struct CurvePoint: Codable, Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+    public var classLoss: Double
+    public var tv: Double
+    public var nps: Double
+    public var batchSuccess: Double
+    public var learningRate: Double
+}
+
+public struct ValidationPoint: Codable, Sendable, Equatable {
+    public var step: Int
+    public var success: Double
+    public var meanTargetProbability: Double
+    public var samples: Int
+}
+
+/// One model of the (possibly ensemble) attack with its buffers.
+final class ModelSlot {
+    let model: EfficientNetLite
+    let runner: ModelRunner
+    let renderer: Renderer
+    let trainScenes: [[Float]]
+    let validationScenes: [[Float]]
+    let cleanTrain: [Int]
+    let cleanValidation: [Int]
+    var batchImages: Tensor
+    var caches: [RenderCache?]
+
+    init(model: EfficientNetLite, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int) throws {
+        self.model = model
+        runner = ModelRunner(model: model)
+        let s = model.inputSize
+        renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s)
+        trainScenes = train.squares(size: s)
+        validationScenes = validation.squares(size: s)
+        batchImages = Tensor(zeros: [batch, s, s, 3])
+        caches = Array(repeating: nil, count: batch)
+        func predict(_ scenes: [[Float]]) -> [Int] {
+            scenes.map { sc in
+                let l = ModelRunner(model: model).forward(Tensor(shape: [1, s, s, 3], values: sc)).array
+                return l.indices.max { l[$0] < l[$1] }!
+            }
+        }
+        cleanTrain = predict(trainScenes)
+        cleanValidation = predict(validationScenes)
+    }
+}
+
+public struct StepMetrics: Sendable {
+    public var loss: Double, classLoss: Double, tv: Double, nps: Double, batchSuccess: Double
+}
+
+public final class PatchTrainer {
+    public let config: GenerateConfig
+    public private(set) var state: TrainingState
+    public let mask: Mask
+    public let textureWidth: Int, textureHeight: Int
+    let slots: [ModelSlot]
+    let palette: PrintablePalette?
+    /// Fixed held-out set: (validation scene index, transform), drawn once from the seed.
+    public let validationSet: [(scene: Int, sample: TransformSample)]
+    let trainCount: Int
+
+    /// Builds a trainer; `resume` continues a saved state (its config must match).
+    public init(config: GenerateConfig, models: [EfficientNetLite], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
+        try config.validate()
+        self.config = config
+        let (tw, th) = try config.shape.textureSize(side: config.textureSide)
+        textureWidth = tw; textureHeight = th
+        mask = try config.shape.mask(width: tw, height: th)
+        for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
+        try Self.checkPatchFits(config.distribution, models: models)
+        slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch) }
+        palette = config.npsWeight > 0 ? try (config.palettePath.map { try PrintablePalette.read(from: $0) } ?? PrintablePalette.defaultPalette()) : nil
+        trainCount = train.count
+
+        var vrng = SplitMix64(seed: config.seed ^ 0x5EED_0F_7A11_DA7E)
+        let s0 = models[0].inputSize
+        validationSet = (0..<config.validationSamples).map { i in
+            (i % validation.count, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: Double(th) / Double(tw), using: &vrng))
+        }
+        if let r = resume {
+            guard r.texture.count == tw * th * 3, r.adam.m.count == r.texture.count else {
+                throw AttackError.checkpoint("the checkpoint's texture is not \(tw)×\(th); resume with the same --shape and --texture")
+            }
+            state = r
+        } else {
+            var rng = SplitMix64(seed: config.seed)
+            let tex = (0..<(tw * th * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
+            state = TrainingState(texture: tex, adam: Adam(parameterCount: tex.count), rng: rng)
+        }
+    }
+
+    /// A patch bigger than the scene cannot be placed: size is a fraction of the shorter side.
+    static func checkPatchFits(_ d: TransformDistribution, models: [EfficientNetLite]) throws {
+        if let s = d.size, s.max > 1 {
+            throw AttackError.patchTooLarge("the distribution's patch size goes up to \(s.max) of the image side; the patch would be bigger than the scene. Use a size ≤ 1 (e.g. 0.36 ≈ 10% of the area for a circle)")
+        }
+    }
+
+    public var isFinished: Bool { state.step >= config.steps }
+
+    /// One optimisation step. Returns its metrics (also appended to the curve).
+    @discardableResult
+    public func step() throws -> StepMetrics {
+        let b = config.batch
+        let tcount = textureWidth * textureHeight * 3
+        var gradient = [Float](repeating: 0, count: tcount)
+        var classLoss = 0.0, successes = 0
+        // Sample the batch once for all models: same scenes and transforms in every model's frame.
+        let aspect = Double(textureHeight) / Double(textureWidth)
+        var picks: [(Int, TransformSample)] = []
+        for _ in 0..<b {
+            let scene = Int(state.rng.next() % UInt64(trainCount))
+            let s0 = slots[0].model.inputSize
+            picks.append((scene, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: aspect, using: &state.rng)))
+        }
+        let objective = config.objective()
+        for slot in slots {
+            let s = slot.model.inputSize
+            let pixels = s * s * 3
+            try render(slot: slot, picks: picks)
+            let logits = slot.runner.forward(slot.batchImages)
+            let clean = picks.map { slot.cleanTrain[$0.0] }
+            var (loss, _, dLogits) = objective.evaluate(logits: logits, cleanClasses: clean)
+            classLoss += loss / Double(slots.count)
+            if slots.count > 1 { dLogits.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] /= Float(slots.count) } } }
+            successes += Self.successes(logits: logits, objective: objective, clean: clean)
+            let dImages = slot.runner.backward(dLogits)
+            // Renderer backward per sample into its own buffer, then a fixed-order sum.
+            var perSample = [Float](repeating: 0, count: b * tcount)
+            var failure: (any Error)? = nil
+            let lock = NSLock()
+            perSample.withUnsafeMutableBufferPointer { ps in
+                let base = UncheckedSendable(ps.baseAddress!)
+                Parallel.forEachChunk(b, work: Int.max) { range in
+                    for i in range {
+                        do {
+                            try slot.renderer.backward(dImage: UnsafeBufferPointer(start: dImages.unsafePointer + i * pixels, count: pixels),
+                                                       cache: slot.caches[i]!, dTexture: UnsafeMutableBufferPointer(start: base.value + i * tcount, count: tcount))
+                        } catch { lock.lock(); failure = error; lock.unlock() }
+                    }
+                }
+            }
+            if let failure { throw failure }
+            for i in 0..<b { for j in 0..<tcount { gradient[j] += perSample[i * tcount + j] } }
+        }
+        let tv = config.tvWeight > 0 ? TotalVariation.loss(texture: state.texture, width: textureWidth, height: textureHeight, weight: config.tvWeight, gradient: &gradient) : 0
+        let nps = palette.map { NonPrintability.loss(texture: state.texture, mask: mask.alpha, palette: $0, weight: config.npsWeight, gradient: &gradient) } ?? 0
+        guard gradient.allSatisfy({ $0.isFinite }) else {
+            throw AttackError.badOption("the gradient became NaN/infinite at step \(state.step); lower --lr or check the distribution")
+        }
+        let lr = config.learningRate(at: state.step)
+        state.adam.update(&state.texture, gradient: gradient, learningRate: lr)
+        for i in state.texture.indices { state.texture[i] = min(max(state.texture[i], 0), 1) }
+        let metrics = StepMetrics(loss: classLoss + config.tvWeight * tv + config.npsWeight * nps, classLoss: classLoss, tv: tv, nps: nps,
+                                  batchSuccess: Double(successes) / Double(b * slots.count))
+        state.curve.append(CurvePoint(step: state.step + 1, loss: metrics.loss, classLoss: classLoss, tv: tv, nps: nps,
+                                      batchSuccess: metrics.batchSuccess, learningRate: lr))
+        state.step += 1
+        return metrics
+    }
+
+    /// Renders `texture` into every picked scene of `slot` (parallel over samples).
+    func render(slot: ModelSlot, picks: [(Int, TransformSample)], texture: [Float]? = nil, scenes: [[Float]]? = nil) throws {
+        let s = slot.model.inputSize, pixels = s * s * 3
+        let tex = texture ?? state.texture
+        let sceneList = scenes ?? slot.trainScenes
+        var failure: (any Error)? = nil
+        let lock = NSLock()
+        let images = UncheckedSendable(slot.batchImages.unsafePointer)
+        slot.caches = Array(repeating: nil, count: slot.caches.count)
+        try slot.caches.withUnsafeMutableBufferPointer { cachesBuffer in
+            let caches = UncheckedSendable(cachesBuffer)
+            tex.withUnsafeBufferPointer { t in mask.alpha.withUnsafeBufferPointer { m in
+                Parallel.forEachChunk(picks.count, work: Int.max) { range in
+                    for i in range {
+                        do {
+                            let cache = try sceneList[picks[i].0].withUnsafeBufferPointer { sc in
+                                try slot.renderer.forward(texture: t, mask: m, scene: sc, sample: picks[i].1,
+                                                          image: UnsafeMutableBufferPointer(start: images.value + i * pixels, count: pixels))
+                            }
+                            caches.value[i] = cache
+                        } catch { lock.lock(); failure = error; lock.unlock() }
+                    }
+                }
+            } }
+            if let failure { throw failure }
+        }
+    }
+
+    static func successes(logits: Tensor, objective: ClassificationObjective, clean: [Int]) -> Int {
+        let (n, k) = (logits.shape[0], logits.shape[1])
+        var count = 0
+        for i in 0..<n {
+            var arg = 0
+            for j in 1..<k where logits[flat: i * k + j] > logits[flat: i * k + arg] { arg = j }
+            if let t = objective.targetClass { count += arg == t ? 1 : 0 } else { count += arg != clean[i] ? 1 : 0 }
+        }
+        return count
+    }
+
+    /// Success rate on the fixed held-out validation set (first model; targeted top-1, or
+    /// untargeted flip of the clean prediction).
+    public func validate(texture: [Float]? = nil) throws -> ValidationPoint {
+        let slot = slots[0]
+        let objective = config.objective()
+        let b = config.batch
+        var successes = 0, probSum = 0.0
+        var start = 0
+        while start < validationSet.count {
+            let chunk = Array(validationSet[start..<min(start + b, validationSet.count)])
+            try render(slot: slot, picks: chunk.map { ($0.scene, $0.sample) }, texture: texture, scenes: slot.validationScenes)
+            let s = slot.model.inputSize
+            let view = Tensor(shape: [chunk.count, s, s, 3], values: Array(UnsafeBufferPointer(start: slot.batchImages.unsafePointer, count: chunk.count * s * s * 3)))
+            let logits = slot.runner.forward(view)
+            let clean = chunk.map { slot.cleanValidation[$0.scene] }
+            successes += Self.successes(logits: logits, objective: objective, clean: clean)
+            let p = Softmax.forward(logits)
+            for i in 0..<chunk.count {
+                let cls = objective.targetClass ?? clean[i]
+                probSum += Double(p[flat: i * logits.shape[1] + cls])
+            }
+            start += b
+        }
+        let point = ValidationPoint(step: state.step, success: Double(successes) / Double(validationSet.count),
+                                    meanTargetProbability: probSum / Double(validationSet.count), samples: validationSet.count)
+        return point
+    }
+
+    public func recordValidation(_ v: ValidationPoint) { state.validations.append(v) }
+    public func addElapsed(_ seconds: Double) { state.elapsedSeconds += seconds }
+
+    /// The model's input rendered for one validation sample (for pictures).
+    public func renderValidationSample(_ index: Int) throws -> [Float] {
+        let slot = slots[0]
+        let v = validationSet[index % validationSet.count]
+        try render(slot: slot, picks: [(v.scene, v.sample)], scenes: slot.validationScenes)
+        let s = slot.model.inputSize
+        return Array(UnsafeBufferPointer(start: slot.batchImages.unsafePointer, count: s * s * 3))
+    }
+}

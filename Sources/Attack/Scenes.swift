@@ -1,0 +1,67 @@
+// Scenes: the photos a patch is pasted into. Loaded once, cropped to a square and resized to each
+// model's input size (shorter side to size with Image.resized's triangle filter, centre crop).
+import Foundation
+import Imaging
+
+extension Image {
+    /// Shorter side to `size`, then the centred size×size square; RGB. Returns self (RGB) when
+    /// already size×size.
+    public func centerSquare(size: Int) -> Image {
+        let rgb = self.rgb
+        if rgb.width == size && rgb.height == size { return rgb }
+        let scale = Double(size) / Double(min(rgb.width, rgb.height))
+        let w = max(size, Int((Double(rgb.width) * scale).rounded())), h = max(size, Int((Double(rgb.height) * scale).rounded()))
+        return rgb.resized(width: w, height: h).cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)
+    }
+}
+
+public struct SceneSet: Sendable {
+    public var paths: [String]
+    /// Full-resolution RGB images, resized on demand per model input size.
+    public var images: [Image]
+
+    public var count: Int { images.count }
+
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    /// Every PNG/JPEG in `directory` (not recursive), sorted by name for reproducibility.
+    public static func load(directory: String) throws -> SceneSet {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw AttackError.noScenes("scene folder \(directory) does not exist; give a folder of PNG/JPEG photos")
+        }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        guard !names.isEmpty else { throw AttackError.noScenes("scene folder \(directory) has no .png/.jpg/.jpeg files") }
+        return try load(paths: names.map { (directory as NSString).appendingPathComponent($0) })
+    }
+
+    public static func load(paths: [String]) throws -> SceneSet {
+        guard !paths.isEmpty else { throw AttackError.noScenes("no scene images given") }
+        return SceneSet(paths: paths, images: try paths.map { try Image.read(from: $0).rgb })
+    }
+
+    /// Training and validation scenes from `directory`: its `train/` and `val/` subfolders when
+    /// both exist, else every 4th image (sorted by name, starting with the 4th) is held out.
+    public static func trainValidation(directory: String) throws -> (train: SceneSet, validation: SceneSet) {
+        let train = (directory as NSString).appendingPathComponent("train"), val = (directory as NSString).appendingPathComponent("val")
+        var a: ObjCBool = false, b: ObjCBool = false
+        if FileManager.default.fileExists(atPath: train, isDirectory: &a), a.boolValue,
+           FileManager.default.fileExists(atPath: val, isDirectory: &b), b.boolValue {
+            return (try load(directory: train), try load(directory: val))
+        }
+        let all = try load(directory: directory)
+        guard all.count >= 2 else {
+            throw AttackError.noScenes("scene folder \(directory) has \(all.count) image; give at least 2 (training and held-out validation)")
+        }
+        var t = SceneSet(paths: [], images: []), v = SceneSet(paths: [], images: [])
+        for i in 0..<all.count {
+            if i % 4 == 3 || (all.count < 4 && i == all.count - 1) { v.paths.append(all.paths[i]); v.images.append(all.images[i]) }
+            else { t.paths.append(all.paths[i]); t.images.append(all.images[i]) }
+        }
+        return (t, v)
+    }
+
+    /// (count, size, size, 3) pixels, one flat array per scene.
+    public func squares(size: Int) -> [[Float]] { images.map { $0.centerSquare(size: size).pixels } }
+}

@@ -1,0 +1,276 @@
+// The differentiable renderer of one EOT sample: printer -> mip-mapped bilinear warp of texture and
+// mask -> lighting -> alpha composite over the scene -> blur -> noise -> JPEG-like -> clamp.
+// Forward and backward (to the texture only; the scene and mask get no gradient) side by side.
+import Foundation
+
+/// What `backward` needs from `forward`. Sizes are those of the `Renderer` that made it.
+public struct RenderCache: Sendable {
+    public let sample: TransformSample
+    public let sceneFromPatch: Homography
+    public let patchFromScene: Homography
+    /// Scene pixels the patch can touch: x in [x0, x1), y in [y0, y1) (empty when x0 == x1).
+    public let x0: Int, y0: Int, x1: Int, y1: Int
+    let alpha: [Float]          // (y1 - y0, x1 - x0)      composite alpha (warped, anti-aliased mask)
+    let warped: [Float]         // (y1 - y0, x1 - x0, 3)   warped printed texture, before lighting
+    let printerSlope: [Float]   // (Th, Tw, 3)             d printed / d texture: gain, or 0 where clamped
+    let layout: MipLayout
+}
+
+/// Renders patch textures of a fixed size into scenes of a fixed size (see the module's
+/// conventions). A plain value; `forward`/`backward` are deterministic and thread-safe.
+public struct Renderer: Sendable {
+    public let textureWidth: Int, textureHeight: Int
+    public let sceneWidth: Int, sceneHeight: Int
+
+    /// Lower bound inside the gamma power, so that d/dl l^γ stays finite at 0 (γ < 1).
+    public static let gammaEpsilon: Float = 1e-5
+
+    public init(textureWidth: Int, textureHeight: Int, sceneWidth: Int, sceneHeight: Int) throws {
+        for (name, v) in [("textureWidth", textureWidth), ("textureHeight", textureHeight), ("sceneWidth", sceneWidth), ("sceneHeight", sceneHeight)] {
+            guard v > 0, v <= 1 << 15 else { throw TransformError.outOfRange(field: name, value: Double(v), allowed: "1...32768") }
+        }
+        self.textureWidth = textureWidth; self.textureHeight = textureHeight
+        self.sceneWidth = sceneWidth; self.sceneHeight = sceneHeight
+    }
+
+    func check(_ n: Int, _ name: String, _ h: Int, _ w: Int, _ c: Int) throws {
+        guard n == h * w * c else {
+            throw TransformError.shapeMismatch(name: name, expected: h * w * c, got: n, shape: c == 1 ? "(\(h), \(w))" : "(\(h), \(w), \(c))")
+        }
+    }
+
+    // MARK: Forward
+
+    /// texture (Th, Tw, 3), mask (Th, Tw), scene (H, W, 3) -> image (H, W, 3) (overwritten).
+    public func forward(texture: UnsafeBufferPointer<Float>, mask: UnsafeBufferPointer<Float>,
+                        scene: UnsafeBufferPointer<Float>, sample: TransformSample,
+                        image: UnsafeMutableBufferPointer<Float>) throws -> RenderCache {
+        let tw = textureWidth, th = textureHeight, W = sceneWidth, H = sceneHeight
+        try check(texture.count, "texture", th, tw, 3)
+        try check(mask.count, "mask", th, tw, 1)
+        try check(scene.count, "scene", H, W, 3)
+        try check(image.count, "image", H, W, 3)
+        guard let tex = texture.baseAddress, let msk = mask.baseAddress, let scn = scene.baseAddress,
+              let img = image.baseAddress else { throw TransformError.invalid(field: "buffers", reason: "empty buffer") }
+        let sceneFromPatch = try sample.sceneFromPatch(textureWidth: tw, textureHeight: th, sceneWidth: W, sceneHeight: H)
+        let patchFromScene = try sceneFromPatch.inverse(name: "sceneFromPatch")
+
+        // 1. Printer: printed = clamp(gain_c · t + bias_c, 0, 1).
+        let layout = MipLayout(width: tw, height: th)
+        var pyr = [Float](repeating: 0, count: layout.totalPixels * 3)      // (levels…, 3)
+        var mpyr = [Float](repeating: 0, count: layout.totalPixels)         // (levels…)
+        var slope = [Float](repeating: 0, count: th * tw * 3)               // (Th, Tw, 3)
+        let pg = sample.printerGain.map(Float.init), pb = sample.printerBias.map(Float.init)
+        pyr.withUnsafeMutableBufferPointer { pp in
+            slope.withUnsafeMutableBufferPointer { sp in
+                for i in 0..<(th * tw) {
+                    for c in 0..<3 {
+                        let v = pg[c] * tex[i * 3 + c] + pb[c]
+                        pp[i * 3 + c] = min(max(v, 0), 1)
+                        sp[i * 3 + c] = (v >= 0 && v <= 1) ? pg[c] : 0
+                    }
+                }
+            }
+            // 2. Mip pyramids of the printed texture and of the mask.
+            Mip.build(pp.baseAddress!, layout, channels: 3)
+        }
+        mpyr.withUnsafeMutableBufferPointer { mp in
+            mp.baseAddress!.update(from: msk, count: th * tw)
+            Mip.build(mp.baseAddress!, layout, channels: 1)
+        }
+
+        // 3. Bounding box of the patch (its mask ramp included), clipped to the scene.
+        let box = boundingBox(sceneFromPatch)
+        let bw = box.x1 - box.x0, bh = box.y1 - box.y0
+        var alpha = [Float](repeating: 0, count: bw * bh)                   // (bh, bw)
+        var warped = [Float](repeating: 0, count: bw * bh * 3)              // (bh, bw, 3)
+
+        img.update(from: scn, count: H * W * 3)
+        let geo = WarpGeometry(patchFromScene: patchFromScene, sceneFromPatch: sceneFromPatch, layout: layout)
+        let light = Lighting(sample)
+        pyr.withUnsafeBufferPointer { pp in
+            mpyr.withUnsafeBufferPointer { mp in
+                alpha.withUnsafeMutableBufferPointer { ap in
+                    warped.withUnsafeMutableBufferPointer { wp in
+                        let P = pp.baseAddress!, M = mp.baseAddress!
+                        for y in box.y0..<box.y1 {
+                            for x in box.x0..<box.x1 {
+                                guard let t = geo.taps(x: Double(x) + 0.5, y: Double(y) + 0.5) else { continue }
+                                // 4. Trilinear sample of texture and mask.
+                                var (r, g, b, a) = t.a.sample(P, M)
+                                if t.twoLevels {
+                                    let (r1, g1, b1, a1) = t.b.sample(P, M)
+                                    r += r1; g += g1; b += b1; a += a1
+                                }
+                                let bi = (y - box.y0) * bw + (x - box.x0)
+                                ap[bi] = a; wp[bi * 3] = r; wp[bi * 3 + 1] = g; wp[bi * 3 + 2] = b
+                                if a == 0 { continue }
+                                // 5. Lighting, 6. composite.
+                                let o = (y * W + x) * 3
+                                img[o] = a * light.forward(r, 0) + (1 - a) * img[o]
+                                img[o + 1] = a * light.forward(g, 1) + (1 - a) * img[o + 1]
+                                img[o + 2] = a * light.forward(b, 2) + (1 - a) * img[o + 2]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // 7. Camera effects on the whole image.
+        let n = H * W * 3
+        let kernel = Blur.kernel(sigma: sample.blurSigma)
+        if !kernel.isEmpty {
+            var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
+            tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
+                Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
+            } }
+        }
+        if sample.noiseSigma > 0 { Noise.add(img, count: n, sigma: Float(sample.noiseSigma), seed: sample.noiseSeed) }
+        if let q = sample.jpegQuality { JPEGLike.apply(img, width: W, height: H, quality: q) }
+        for i in 0..<n { img[i] = min(max(img[i], 0), 1) }
+
+        return RenderCache(sample: sample, sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene,
+                           x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1,
+                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout)
+    }
+
+    /// Array convenience: returns the image (H, W, 3) and the cache.
+    public func forward(texture: [Float], mask: [Float], scene: [Float], sample: TransformSample) throws -> (image: [Float], cache: RenderCache) {
+        var image = [Float](repeating: 0, count: sceneWidth * sceneHeight * 3)
+        let cache = try texture.withUnsafeBufferPointer { t in
+            try mask.withUnsafeBufferPointer { m in
+                try scene.withUnsafeBufferPointer { s in
+                    try image.withUnsafeMutableBufferPointer { i in
+                        try forward(texture: t, mask: m, scene: s, sample: sample, image: i)
+                    }
+                }
+            }
+        }
+        return (image, cache)
+    }
+
+    /// Scene pixels whose centres can see the patch: the projection of the texture rectangle grown
+    /// by half a texel (the mask's bilinear ramp), plus 2 px for coarser mip levels' ramps.
+    /// The whole scene when a corner is at or behind the camera plane.
+    func boundingBox(_ h: Homography) -> (x0: Int, y0: Int, x1: Int, y1: Int) {
+        let tw = Double(textureWidth), th = Double(textureHeight)
+        var lo = SIMD2(Double.infinity, .infinity), hi = -lo
+        for c in [SIMD2(-0.5, -0.5), SIMD2(tw + 0.5, -0.5), SIMD2(tw + 0.5, th + 0.5), SIMD2(-0.5, th + 0.5)] {
+            let v = h.applyHomogeneous(c)
+            guard v.z > 1e-9 * abs(v.x) + 1e-9 * abs(v.y) + 1e-300 else { return (0, 0, sceneWidth, sceneHeight) }
+            let p = SIMD2(v.x / v.z, v.y / v.z)
+            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
+        }
+        func clampI(_ v: Double, _ n: Int) -> Int { v.isFinite ? Int(min(max(v, 0), Double(n))) : (v > 0 ? n : 0) }
+        let x0 = clampI((lo.x - 2).rounded(.down), sceneWidth), x1 = clampI((hi.x + 2).rounded(.up), sceneWidth)
+        let y0 = clampI((lo.y - 2).rounded(.down), sceneHeight), y1 = clampI((hi.y + 2).rounded(.up), sceneHeight)
+        return (x0, y0, max(x0, x1), max(y0, y1))
+    }
+
+    // MARK: Backward
+
+    /// dImage (H, W, 3) -> ACCUMULATES d loss / d texture into dTexture (Th, Tw, 3).
+    /// Noise, JPEG-like quantisation and the final clamp pass the gradient unchanged
+    /// (straight-through); the blur uses its exact adjoint; the lighting clamp and the printer
+    /// clamp stop the gradient where their input was strictly outside [0, 1].
+    public func backward(dImage: UnsafeBufferPointer<Float>, cache: RenderCache,
+                         dTexture: UnsafeMutableBufferPointer<Float>) throws {
+        let tw = textureWidth, th = textureHeight, W = sceneWidth, H = sceneHeight
+        try check(dImage.count, "dImage", H, W, 3)
+        try check(dTexture.count, "dTexture", th, tw, 3)
+        try check(cache.printerSlope.count, "cache (from a renderer of another texture size)", th, tw, 3)
+        guard let dimg = dImage.baseAddress, let dtex = dTexture.baseAddress else { return }
+        let n = H * W * 3
+        let box = (x0: cache.x0, y0: cache.y0, x1: cache.x1, y1: cache.y1)
+        let bw = box.x1 - box.x0
+        if bw == 0 || box.y1 == box.y0 { return }
+
+        // 7'. Camera effects: noise, JPEG, clamp are identity; blur -> its adjoint.
+        var g = [Float](repeating: 0, count: n)                              // (H, W, 3)
+        let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
+        g.withUnsafeMutableBufferPointer { gp in
+            gp.baseAddress!.update(from: dimg, count: n)
+            if !kernel.isEmpty {
+                var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
+                tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
+                    Blur.backward(gp.baseAddress!, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
+                } }
+            }
+        }
+
+        // 6'–4'. Composite, lighting, then scatter through the trilinear taps into the pyramid.
+        let layout = cache.layout
+        var dpyr = [Float](repeating: 0, count: layout.totalPixels * 3)      // (levels…, 3)
+        let geo = WarpGeometry(patchFromScene: cache.patchFromScene, sceneFromPatch: cache.sceneFromPatch, layout: layout)
+        let light = Lighting(cache.sample)
+        g.withUnsafeBufferPointer { gp in
+            cache.alpha.withUnsafeBufferPointer { ap in
+                cache.warped.withUnsafeBufferPointer { wp in
+                    dpyr.withUnsafeMutableBufferPointer { dp in
+                        let D = dp.baseAddress!
+                        for y in box.y0..<box.y1 {
+                            for x in box.x0..<box.x1 {
+                                let bi = (y - box.y0) * bw + (x - box.x0)
+                                let a = ap[bi]
+                                if a == 0 { continue }
+                                guard let t = geo.taps(x: Double(x) + 0.5, y: Double(y) + 0.5) else { continue }
+                                let o = (y * W + x) * 3
+                                let dr = light.backward(wp[bi * 3], 0, a * gp[o])
+                                let dg = light.backward(wp[bi * 3 + 1], 1, a * gp[o + 1])
+                                let db = light.backward(wp[bi * 3 + 2], 2, a * gp[o + 2])
+                                t.a.scatter(D, dr, dg, db)
+                                if t.twoLevels { t.b.scatter(D, dr, dg, db) }
+                            }
+                        }
+                        // 2'. Pyramid -> level 0, 1'. printer slope.
+                        Mip.backward(D, layout, channels: 3)
+                        cache.printerSlope.withUnsafeBufferPointer { sp in
+                            for i in 0..<(th * tw * 3) { dtex[i] += sp[i] * D[i] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Array convenience; accumulates into `dTexture` (Th, Tw, 3).
+    public func backward(dImage: [Float], cache: RenderCache, dTexture: inout [Float]) throws {
+        try dImage.withUnsafeBufferPointer { d in
+            try dTexture.withUnsafeMutableBufferPointer { t in try backward(dImage: d, cache: cache, dTexture: t) }
+        }
+    }
+}
+
+/// Lighting on the patch (per channel c):
+///   lin = ((contrast · (p − 0.5) + 0.5) · brightness + offset) · colorGain_c  =  A_c · p + B_c
+///   l   = clamp(lin, 0, 1)
+///   lit = γ == 1 ? l : max(l, ε)^γ            (ε = Renderer.gammaEpsilon)
+/// d lit / d p = [0 ≤ lin ≤ 1] · (γ == 1 ? 1 : [lin > ε] γ lin^(γ−1)) · A_c.
+/// Evaluated as A_c · p + B_c so that the identity lighting (A = 1, B = 0) is exact in Float.
+struct Lighting {
+    let gamma: Float
+    let a: (Float, Float, Float), b: (Float, Float, Float)
+    init(_ s: TransformSample) {
+        gamma = Float(s.gamma)
+        let g = s.colorGain
+        let A = (0..<3).map { Float(s.contrast * s.brightness * g[$0]) }
+        let B = (0..<3).map { Float((0.5 * (1 - s.contrast) * s.brightness + s.offset) * g[$0]) }
+        a = (A[0], A[1], A[2]); b = (B[0], B[1], B[2])
+    }
+    @inline(__always) func linear(_ p: Float, _ c: Int) -> Float {
+        c == 0 ? a.0 * p + b.0 : (c == 1 ? a.1 * p + b.1 : a.2 * p + b.2)
+    }
+    @inline(__always) func forward(_ p: Float, _ c: Int) -> Float {
+        let l = min(max(linear(p, c), 0), 1)
+        return gamma == 1 ? l : powf(max(l, Renderer.gammaEpsilon), gamma)
+    }
+    /// d loss / d p given d loss / d lit.
+    @inline(__always) func backward(_ p: Float, _ c: Int, _ dlit: Float) -> Float {
+        let lin = linear(p, c)
+        guard lin >= 0, lin <= 1 else { return 0 }
+        var d = dlit
+        if gamma != 1 { d = lin > Renderer.gammaEpsilon ? d * gamma * powf(lin, gamma - 1) : 0 }
+        return d * (c == 0 ? a.0 : (c == 1 ? a.1 : a.2))
+    }
+}

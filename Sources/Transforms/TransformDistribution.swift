@@ -1,0 +1,263 @@
+// The EOT transformation distribution: Codable ranges for pose, size, placement, lighting,
+// printer and camera effects, its validation, and the named presets. Sampling is in
+// TransformDistribution+Sampling.swift; rendering is not here.
+import Foundation
+
+/// A closed range [min, max] of a scalar, sampled uniformly. `min == max` is a constant.
+public struct ValueRange: Codable, Sendable, Equatable {
+    public var min: Double
+    public var max: Double
+    public init(_ min: Double, _ max: Double) { self.min = min; self.max = max }
+    /// A constant (min == max).
+    public static func fixed(_ v: Double) -> ValueRange { ValueRange(v, v) }
+    /// [-a, a].
+    public static func symmetric(_ a: Double) -> ValueRange { ValueRange(-a, a) }
+
+    /// Finite, min <= max, and both inside `lo...hi` (open interval when `open`).
+    func validate(_ field: String, _ lo: Double, _ hi: Double, open: Bool = false) throws {
+        try Check.finite(min, field + ".min")
+        try Check.finite(max, field + ".max")
+        guard min <= max else { throw TransformError.minGreaterThanMax(field: field, min: min, max: max) }
+        try Check.within(min, lo, hi, field + ".min", open: open)
+        try Check.within(max, lo, hi, field + ".max", open: open)
+    }
+}
+
+/// Where the patch centre goes (normalised scene coords: x / W, y / H).
+public enum Placement: Codable, Sendable, Equatable {
+    /// Centre anywhere such that the projected patch lies fully inside the image (`fullyInside`;
+    /// falls back to the image centre when it cannot fit), or anywhere inside the image (partly
+    /// outside allowed).
+    case anywhere(fullyInside: Bool)
+    /// Centre uniform in a rectangle of normalised coords (may extend outside [0, 1]).
+    case region(x: ValueRange, y: ValueRange)
+    /// The texture corners (top-left, top-right, bottom-right, bottom-left) go exactly onto these
+    /// 4 normalised scene points; pose and size are then ignored (set to 0 / the quad's width).
+    case quadrilateral(points: [SIMD2<Double>])
+}
+
+/// A distribution of renderings for EOT. All angles in degrees. Any field omitted from a JSON
+/// file takes the identity value shown below (no rotation, no lighting/printer/camera effect).
+public struct TransformDistribution: Codable, Sendable, Equatable {
+    /// Pinhole camera field of view across the *longer* scene side, degrees, in (1, 179).
+    public var fieldOfViewDegrees: Double = 50
+    /// Turn about the camera's vertical axis, degrees; |yaw| < 89.
+    public var yaw: ValueRange = .fixed(0)
+    /// Turn about the camera's horizontal axis, degrees; |pitch| < 89.
+    public var pitch: ValueRange = .fixed(0)
+    /// In-plane rotation, degrees; |roll| <= 360.
+    public var roll: ValueRange = .fixed(0)
+    /// Apparent patch width as a fraction of the shorter scene side, in (0, 4]. Exactly one of
+    /// `size` and `distance` must be set.
+    public var size: ValueRange? = .fixed(0.3)
+    /// Alternative to `size`: distance from the camera in patch widths, in (0.05, 1000]; sampled
+    /// uniformly and converted to a size (size = focal / (distance · shorter side)).
+    public var distance: ValueRange? = nil
+    public var placement: Placement = .anywhere(fullyInside: true)
+    /// Lighting on the patch: lit = (((contrast·(p − 0.5) + 0.5) · brightness + offset) · (1 + cast_c))^gamma.
+    public var brightness: ValueRange = .fixed(1)
+    public var offset: ValueRange = .fixed(0)
+    public var contrast: ValueRange = .fixed(1)
+    /// Per-channel colour cast, sampled independently for R, G, B; gain = 1 + cast, cast > -1.
+    public var colorCast: ValueRange = .fixed(0)
+    public var gamma: ValueRange = .fixed(1)
+    /// Printer colour model, per channel (sampled independently): printed = clamp(gain·t + bias, 0, 1).
+    public var printerGain: ValueRange = .fixed(1)
+    public var printerBias: ValueRange = .fixed(0)
+    /// Gaussian blur of the whole image, sigma in pixels, in [0, 20].
+    public var blurSigma: ValueRange = .fixed(0)
+    /// Additive Gaussian sensor noise, sigma in [0, 1] pixel units.
+    public var noiseSigma: ValueRange = .fixed(0)
+    /// JPEG-like quality in [1, 100] (rounded to an integer per sample); nil = no quantisation.
+    public var jpegQuality: ValueRange? = nil
+
+    /// The identity distribution (see field defaults).
+    public init() {}
+
+    /// Throws a `TransformError` naming the first bad field.
+    public func validate() throws {
+        try Check.within(fieldOfViewDegrees, 1, 179, "fieldOfViewDegrees", open: true)
+        try yaw.validate("yaw", -89, 89, open: true)
+        try pitch.validate("pitch", -89, 89, open: true)
+        try roll.validate("roll", -360, 360)
+        switch (size, distance) {
+        case let (s?, nil): try s.validate("size", 0, 4, open: false); try Check.within(s.min, 1e-6, 4, "size.min")
+        case let (nil, d?): try d.validate("distance", 0.05, 1000); 
+        case (nil, nil): throw TransformError.invalid(field: "size", reason: "neither size nor distance is set; set exactly one")
+        case (_?, _?): throw TransformError.invalid(field: "distance", reason: "both size and distance are set; set exactly one")
+        }
+        switch placement {
+        case .anywhere: break
+        case let .region(x, y):
+            try x.validate("placement.region.x", -10, 10)
+            try y.validate("placement.region.y", -10, 10)
+        case let .quadrilateral(points):
+            try Self.validateQuad(points, field: "placement.quadrilateral")
+        }
+        try brightness.validate("brightness", 0, 100)
+        try offset.validate("offset", -1, 1)
+        try contrast.validate("contrast", 0, 100)
+        try colorCast.validate("colorCast", -1, 10, open: true)
+        try gamma.validate("gamma", 0.05, 20)
+        try printerGain.validate("printerGain", 0, 100)
+        try printerBias.validate("printerBias", -1, 1)
+        try blurSigma.validate("blurSigma", 0, 20)
+        try noiseSigma.validate("noiseSigma", 0, 1)
+        if let q = jpegQuality { try q.validate("jpegQuality", 1, 100) }
+    }
+
+    /// 4 finite points forming a convex quadrilateral with nonzero area, in either winding.
+    static func validateQuad(_ points: [SIMD2<Double>], field: String) throws {
+        guard points.count == 4 else {
+            throw TransformError.invalid(field: field, reason: "needs exactly 4 points (top-left, top-right, bottom-right, bottom-left), got \(points.count)")
+        }
+        for (i, p) in points.enumerated() {
+            try Check.within(p.x, -10, 10, "\(field)[\(i)].x")
+            try Check.within(p.y, -10, 10, "\(field)[\(i)].y")
+        }
+        var sign = 0.0
+        for i in 0..<4 {
+            let a = points[i], b = points[(i + 1) % 4], c = points[(i + 2) % 4]
+            let cross = (b.x - a.x) * (c.y - b.y) - (b.y - a.y) * (c.x - b.x)
+            guard abs(cross) > 1e-9, sign == 0 || (cross > 0) == (sign > 0) else {
+                throw TransformError.invalid(field: field, reason: "the 4 points must form a convex, non-degenerate quadrilateral")
+            }
+            sign = cross
+        }
+    }
+
+    // MARK: Codable (missing keys -> identity defaults; decoding validates)
+
+    enum CodingKeys: String, CodingKey {
+        case fieldOfViewDegrees, yaw, pitch, roll, size, distance, placement, brightness, offset, contrast,
+             colorCast, gamma, printerGain, printerBias, blurSigma, noiseSigma, jpegQuality
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TransformDistribution()
+        fieldOfViewDegrees = try c.decodeIfPresent(Double.self, forKey: .fieldOfViewDegrees) ?? d.fieldOfViewDegrees
+        yaw = try c.decodeIfPresent(ValueRange.self, forKey: .yaw) ?? d.yaw
+        pitch = try c.decodeIfPresent(ValueRange.self, forKey: .pitch) ?? d.pitch
+        roll = try c.decodeIfPresent(ValueRange.self, forKey: .roll) ?? d.roll
+        distance = try c.decodeIfPresent(ValueRange.self, forKey: .distance)
+        // `size` defaults only when `distance` is absent.
+        size = try c.decodeIfPresent(ValueRange.self, forKey: .size) ?? (distance == nil ? d.size : nil)
+        placement = try c.decodeIfPresent(Placement.self, forKey: .placement) ?? d.placement
+        brightness = try c.decodeIfPresent(ValueRange.self, forKey: .brightness) ?? d.brightness
+        offset = try c.decodeIfPresent(ValueRange.self, forKey: .offset) ?? d.offset
+        contrast = try c.decodeIfPresent(ValueRange.self, forKey: .contrast) ?? d.contrast
+        colorCast = try c.decodeIfPresent(ValueRange.self, forKey: .colorCast) ?? d.colorCast
+        gamma = try c.decodeIfPresent(ValueRange.self, forKey: .gamma) ?? d.gamma
+        printerGain = try c.decodeIfPresent(ValueRange.self, forKey: .printerGain) ?? d.printerGain
+        printerBias = try c.decodeIfPresent(ValueRange.self, forKey: .printerBias) ?? d.printerBias
+        blurSigma = try c.decodeIfPresent(ValueRange.self, forKey: .blurSigma) ?? d.blurSigma
+        noiseSigma = try c.decodeIfPresent(ValueRange.self, forKey: .noiseSigma) ?? d.noiseSigma
+        jpegQuality = try c.decodeIfPresent(ValueRange.self, forKey: .jpegQuality)
+        try validate()
+    }
+
+    // MARK: Presets
+
+    /// Brown et al. 2017-style digital patch: in-plane rotation ±22.5°, no yaw/pitch, apparent
+    /// size 0.25–0.4 of the shorter side, anywhere fully inside, mild brightness ±10%.
+    public static let digital: TransformDistribution = {
+        var d = TransformDistribution()
+        d.roll = .symmetric(22.5)
+        d.size = ValueRange(0.25, 0.4)
+        d.placement = .anywhere(fullyInside: true)
+        d.brightness = ValueRange(0.9, 1.1)
+        return d
+    }()
+
+    /// A printed patch on a table seen by a phone camera: yaw/pitch ±45°, roll ±30°, distance
+    /// 2.5–6 patch widths (≈ 0.43–0.18 of the side at 50° fov), brightness 0.7–1.3, colour cast
+    /// ±5%, gamma 0.8–1.25, contrast 0.9–1.1, printer gain 0.9–1.0 / bias 0–0.05 (ink on paper
+    /// is a bit darker and never pure black), blur σ 0–1.5 px, noise σ 0–0.02.
+    public static let tabletop: TransformDistribution = {
+        var d = TransformDistribution()
+        d.yaw = .symmetric(45)
+        d.pitch = .symmetric(45)
+        d.roll = .symmetric(30)
+        d.size = nil
+        d.distance = ValueRange(2.5, 6)
+        d.placement = .anywhere(fullyInside: true)
+        d.brightness = ValueRange(0.7, 1.3)
+        d.contrast = ValueRange(0.9, 1.1)
+        d.colorCast = .symmetric(0.05)
+        d.gamma = ValueRange(0.8, 1.25)
+        d.printerGain = ValueRange(0.9, 1.0)
+        d.printerBias = ValueRange(0, 0.05)
+        d.blurSigma = ValueRange(0, 1.5)
+        d.noiseSigma = ValueRange(0, 0.02)
+        return d
+    }()
+
+    public static let presetNames = ["digital", "tabletop", "identity"]
+
+    /// "digital", "tabletop" or "identity" (case-insensitive).
+    public static func preset(named name: String) throws -> TransformDistribution {
+        switch name.lowercased() {
+        case "digital": return .digital
+        case "tabletop": return .tabletop
+        case "identity": return TransformDistribution()
+        default: throw TransformError.unknownPreset(name: name, available: presetNames)
+        }
+    }
+
+    // MARK: JSON
+
+    /// Reads a distribution from JSON. Non-finite numbers may be written as the strings "nan",
+    /// "inf", "-inf" — they are then reported by field name; bare `NaN` tokens (invalid JSON)
+    /// are reported with their line.
+    public static func fromJSON(_ data: Data) throws -> TransformDistribution {
+        try decodeJSON(TransformDistribution.self, data, what: "transform distribution")
+    }
+
+    /// Pretty, key-sorted JSON.
+    public func jsonData() throws -> Data { try encodeJSON(self) }
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try e.encode(value)
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+    let d = JSONDecoder()
+    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do {
+        return try d.decode(type, from: data)
+    } catch let e as TransformError {
+        throw e
+    } catch let DecodingError.dataCorrupted(ctx) where ctx.codingPath.isEmpty {
+        throw TransformError.decoding(what: what, reason: "not valid JSON" + locateNonFinite(data))
+    } catch let DecodingError.typeMismatch(_, ctx) {
+        throw TransformError.decoding(what: what, reason: "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)")
+    } catch let DecodingError.keyNotFound(key, ctx) {
+        throw TransformError.decoding(what: what, reason: "missing key \(path(ctx.codingPath + [key]))")
+    } catch let DecodingError.valueNotFound(_, ctx) {
+        throw TransformError.decoding(what: what, reason: "missing value at \(path(ctx.codingPath))")
+    } catch let DecodingError.dataCorrupted(ctx) {
+        throw TransformError.decoding(what: what, reason: "bad value at \(path(ctx.codingPath)): \(ctx.debugDescription)")
+    }
+}
+
+private func path(_ keys: [any CodingKey]) -> String {
+    keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+}
+
+/// For invalid JSON: finds a bare NaN/Infinity token and names its line (which names the field).
+private func locateNonFinite(_ data: Data) -> String {
+    let text = String(decoding: data, as: UTF8.self)
+    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let unquoted = line.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
+            .filter { $0.offset % 2 == 0 }.map { $0.element }.joined(separator: " ")
+        for token in ["NaN", "nan", "Infinity", "inf"] where unquoted.contains(token) {
+            return "; line \(n + 1) has a non-finite number (\(line.trimmingCharacters(in: .whitespaces))) — every value must be a finite number"
+        }
+    }
+    return ""
+}

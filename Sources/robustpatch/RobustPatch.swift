@@ -1,0 +1,20 @@
+// robustpatch: the command-line tool. Thin commands: parse options, build config values, call
+// the library, print short results. Everything that computes lives in the library targets.
+import ArgumentParser
+
+@main
+struct RobustPatch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "robustpatch",
+        abstract: "Physical-world adversarial patches with Expectation over Transformation (EOT).",
+        discussion: """
+        Models: lite0, lite1, lite2 (EfficientNet-Lite, fetched by Scripts/fetch-models.sh into \
+        $ROBUSTPATCH_MODELS or ~/.cache/robustpatch/models) or the path of a .pth/.safetensors file.
+        """,
+        version: ToolInfo.version,
+        subcommands: [Classify.self])
+}
+
+enum ToolInfo {
+    static let version = "0.1.0"
+}
