@@ -252,6 +252,9 @@ public final class PatchTrainer {
 
     public func recordValidation(_ v: ValidationPoint) { state.validations.append(v) }
     public func addElapsed(_ seconds: Double) { state.elapsedSeconds += seconds }
+    /// Wall time of this process already added to `elapsedSeconds` (so saves don't double-count).
+    public private(set) var stateElapsedMark = 0.0
+    public func markElapsed(_ t: Double) { stateElapsedMark = t }
 
     /// The model's input rendered for one validation sample (for pictures).
     public func renderValidationSample(_ index: Int) throws -> [Float] {

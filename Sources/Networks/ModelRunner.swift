@@ -40,11 +40,11 @@ public final class ModelRunner {
         var size = n * h * w * 3
         maxActivation = size
         let normalized = ws.buffer("normalized", count: size)
-        model.normalization.forward(x, into: normalized, count: size)
+        Profiler.shared.measure("fwd normalize") { model.normalization.forward(x, into: normalized, count: size) }
 
         var g = model.stem.geometry(inputHeight: h, inputWidth: w)
         var cur = ws.buffer("stem", count: n * g.outputHeight * g.outputWidth * model.stem.outputChannels)
-        model.stem.forward(normalized, n: n, height: h, width: w, into: cur, workspace: ws)
+        Profiler.shared.measure("fwd stem") { model.stem.forward(normalized, n: n, height: h, width: w, into: cur, workspace: ws) }
         var (ch, cw) = (g.outputHeight, g.outputWidth)
 
         for (i, block) in model.blocks.enumerated() {
@@ -52,19 +52,19 @@ public final class ModelRunner {
             var x = cur
             if let e = block.expand {
                 let out = ws.buffer("b\(i).expand", count: n * ch * cw * e.outputChannels)
-                e.forward(x, n: n, height: ch, width: cw, into: out, workspace: ws)
+                Profiler.shared.measure("fwd expand \(e.inputChannels)→\(e.outputChannels) @\(ch)") { e.forward(x, n: n, height: ch, width: cw, into: out, workspace: ws) }
                 plan.append(Layer(kind: .expand(i), n: n, h: ch, w: cw, input: x, output: out))
                 maxActivation = max(maxActivation, n * ch * cw * e.outputChannels)
                 x = out
             }
             g = block.depthwise.geometry(inputHeight: ch, inputWidth: cw)
             let d = ws.buffer("b\(i).depthwise", count: n * g.outputHeight * g.outputWidth * block.depthwise.channels)
-            block.depthwise.forward(x, n: n, height: ch, width: cw, into: d)
+            Profiler.shared.measure("fwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(ch)") { block.depthwise.forward(x, n: n, height: ch, width: cw, into: d) }
             plan.append(Layer(kind: .depthwise(i), n: n, h: ch, w: cw, input: x, output: d))
             (ch, cw) = (g.outputHeight, g.outputWidth)
             size = n * ch * cw * block.project.outputChannels
             let p = ws.buffer("b\(i).project", count: size)
-            block.project.forward(d, n: n, height: ch, width: cw, into: p, workspace: ws)
+            Profiler.shared.measure("fwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(ch)") { block.project.forward(d, n: n, height: ch, width: cw, into: p, workspace: ws) }
             if block.residual { Add.forward(p, blockInput, into: p, count: size) }
             plan.append(Layer(kind: .project(i), n: n, h: ch, w: cw, input: d, output: p))
             maxActivation = max(maxActivation, n * ch * cw * block.depthwise.channels, size)
@@ -73,7 +73,7 @@ public final class ModelRunner {
         headInput = cur
         headSize = (ch, cw)
         let head = ws.buffer("head", count: n * ch * cw * model.head.outputChannels)
-        model.head.forward(cur, n: n, height: ch, width: cw, into: head, workspace: ws)
+        Profiler.shared.measure("fwd head") { model.head.forward(cur, n: n, height: ch, width: cw, into: head, workspace: ws) }
         maxActivation = max(maxActivation, n * ch * cw * model.head.outputChannels)
         let pooled = ws.buffer("pooled", count: n * model.head.outputChannels)
         GlobalAveragePool.forward(head, n: n, height: ch, width: cw, channels: model.head.outputChannels, into: pooled)
@@ -101,8 +101,8 @@ public final class ModelRunner {
         let dPooled = ws.buffer("grad.pooled", count: n * hc)
         model.classifier.backward(dy: dLogits, n: n, into: dPooled)
         GlobalAveragePool.backward(dy: dPooled, n: n, height: headSize.0, width: headSize.1, channels: hc, into: grads[0])
-        model.head.backward(dy: grads[0], y: ws.buffer("head", count: 0), n: n, height: headSize.0, width: headSize.1,
-                            into: grads[1], workspace: ws)
+Profiler.shared.measure("bwd head") { model.head.backward(dy: grads[0], y: ws.buffer("head", count: 0), n: n, height: headSize.0, width: headSize.1,
+                            into: grads[1], workspace: ws) }
         _ = headInput
         // Three rotating buffers: `cur` holds d(block output); the other two are scratch.
         var cur = 1
@@ -113,17 +113,17 @@ public final class ModelRunner {
             let proj = plan[layerIndex]; layerIndex -= 1
             let dw = plan[layerIndex]; layerIndex -= 1
             // project (no activation: dy is left as is, so it can still feed the residual)
-            block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a], workspace: ws)
+            Profiler.shared.measure("bwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(proj.h)") { block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a], workspace: ws) }
             if let e = block.expand {
                 let ex = plan[layerIndex]; layerIndex -= 1
-                block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b])
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b]) }
                 if block.residual {
-                    grads[a].update(from: grads[cur], count: n * ex.h * ex.w * e.inputChannels)
+                    Profiler.shared.measure("bwd residual copy") { grads[a].update(from: grads[cur], count: n * ex.h * ex.w * e.inputChannels) }
                 }
-                e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, workspace: ws)
+                Profiler.shared.measure("bwd expand \(e.inputChannels)→\(e.outputChannels) @\(ex.h)") { e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, workspace: ws) }
                 cur = a
             } else {
-                block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b])
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b]) }
                 if block.residual { Add.forward(grads[b], grads[cur], into: grads[b], count: n * dw.h * dw.w * block.depthwise.channels) }
                 cur = b
             }
@@ -131,7 +131,7 @@ public final class ModelRunner {
         let g = model.stem.geometry(inputHeight: h, inputWidth: w)
         _ = g
         let dNormalized = grads[(cur + 1) % 3]
-        model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized, workspace: ws)
+        Profiler.shared.measure("bwd stem") { model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized, workspace: ws) }
         model.normalization.backward(dy: dNormalized, into: dImages, count: n * h * w * 3)
     }
 

@@ -70,6 +70,12 @@ public enum ModelZoo {
         return try EfficientNetLite(name: ref.name, inputSize: size, source: ref.path, weights: weights)
     }
 
+    /// SHA-256 of the model file (the pin for known variants, which `load` has verified).
+    public static func sha256(of ref: ModelReference) throws -> String {
+        if let s = ref.expectedSHA256 { return s }
+        return try sha256Hex(ofFileAt: ref.path)
+    }
+
     /// Native input size from the architecture: lite0 has 16 blocks; lite1 and lite2 have 21 and
     /// differ in width (stage 3 outputs 40 vs 48 channels). Unknown layouts default to 224.
     static func inferInputSize(_ w: [String: WeightTensor]) -> Int {

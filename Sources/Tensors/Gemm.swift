@@ -38,6 +38,19 @@ public enum Gemm {
         }
     }
 
+    /// The same product on the calling thread only (for callers that tile and parallelise
+    /// themselves, e.g. to apply an epilogue while a tile of C is still in cache).
+    @inlinable
+    public static func multiplyOnThisThread(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0, k > 0 else { return multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
+        _ = configured
+        sgemm(transA == .transposed, transB == .transposed, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// OpenBLAS runs single-threaded; `multiply` parallelises over rows itself.
     @usableFromInline
     static let configured: Bool = { openblas_set_num_threads(1); return true }()

@@ -60,6 +60,7 @@ do {
             results.append(["batch": batch, "mode": mode, "samples_per_s": sps])
         }
     }
+    if Profiler.shared.enabled { print(Profiler.shared.report()) }
     let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "model": model.name, "results": results], options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 } catch {

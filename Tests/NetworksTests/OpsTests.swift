@@ -17,6 +17,8 @@ let convCases: [ConvCase] = [
     ConvCase(h: 6, w: 6, cin: 4, cout: 6, k: 3, stride: 1, groups: 2, padding: .same, activation: .none),      // grouped
     ConvCase(h: 5, w: 7, cin: 2, cout: 3, k: 3, stride: 2, groups: 1, padding: .explicit(top: 1, bottom: 0, left: 2, right: 1), activation: .none),
     ConvCase(h: 6, w: 5, cin: 3, cout: 2, k: 2, stride: 1, groups: 1, padding: .valid, activation: .relu6),
+    ConvCase(h: 9, w: 8, cin: 3, cout: 16, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu6),   // direct (stem) path
+    ConvCase(h: 5, w: 6, cin: 2, cout: 8, k: 3, stride: 1, groups: 1, padding: .valid, activation: .none),    // direct path, VALID
 ]
 
 @Test("Conv2D output shape follows TF SAME / VALID rules")

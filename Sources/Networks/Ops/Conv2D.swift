@@ -53,23 +53,38 @@ public struct Conv2D: Sendable {
         let g = geometry(inputHeight: h, inputWidth: w)
         let m = n * g.outputHeight * g.outputWidth
         let cig = inputChannels / groups, cog = outputChannels / groups
-        weight.withUnsafeBufferPointer { wp in
-            if isPointwise {
-                Gemm.multiply(.none, .none, m: m, n: outputChannels, k: inputChannels, a: x, lda: inputChannels,
-                              b: wp.baseAddress!, ldb: outputChannels, c: y, ldc: outputChannels)
-            } else {
-                let col = workspace.buffer(scratch, count: m * patchSize)
-                for gi in 0..<groups {
-                    im2col(x, n: n, geometry: g, channelOffset: gi * cig, channelCount: cig, into: col)
-                    Gemm.multiply(.none, .none, m: m, n: cog, k: patchSize, a: col, lda: patchSize,
-                                  b: wp.baseAddress! + gi * patchSize * cog, ldb: cog, c: y + gi * cog, ldc: outputChannels)
+        let wp = UncheckedSendable(weight.withUnsafeBufferPointer { $0.baseAddress! })
+        let bp = UncheckedSendable(bias.withUnsafeBufferPointer { $0.baseAddress! })
+        // (The arrays are immutable `let`s of this value, alive for the whole call.)
+        if isPointwise {
+            // Tiles of rows: GEMM then bias + activation while the tile is still in cache.
+            let (cin, cout, act) = (inputChannels, outputChannels, activation)
+            let tile = tileRows(columns: cout)
+            Parallel.forEachChunk(m, work: m * cin * cout) { range in
+                var r0 = range.lowerBound
+                while r0 < range.upperBound {
+                    let r1 = min(r0 + tile, range.upperBound)
+                    Gemm.multiplyOnThisThread(.none, .none, m: r1 - r0, n: cout, k: cin, a: x + r0 * cin, lda: cin,
+                                              b: wp.value, ldb: cout, c: y + r0 * cout, ldc: cout)
+                    biasActivationRows(y, rows: r0..<r1, channels: cout, bias: bp.value, activation: act)
+                    r0 = r1
                 }
             }
-        }
-        bias.withUnsafeBufferPointer { bp in
-            applyBiasActivation(y, rows: m, channels: outputChannels, bias: bp.baseAddress!, activation: activation)
+        } else if usesDirectPath {
+            directForward(x, n: n, geometry: g, weight: wp.value, bias: bp.value, into: y)
+        } else {
+            let col = workspace.buffer(scratch, count: m * patchSize)
+            for gi in 0..<groups {
+                im2col(x, n: n, geometry: g, channelOffset: gi * cig, channelCount: cig, into: col)
+                Gemm.multiply(.none, .none, m: m, n: cog, k: patchSize, a: col, lda: patchSize,
+                              b: wp.value + gi * patchSize * cog, ldb: cog, c: y + gi * cog, ldc: outputChannels)
+            }
+            applyBiasActivation(y, rows: m, channels: outputChannels, bias: bp.value, activation: activation)
         }
     }
+
+    /// Few input channels (the RGB stem): direct loops beat im2col + a K=27 GEMM.
+    var usesDirectPath: Bool { inputChannels <= 4 && groups == 1 && outputChannels % 8 == 0 && outputChannels <= 64 }
 
     /// col (N·OH·OW, KH·KW·cg) for channels [channelOffset, +cg) of x; zeros where padded.
     func im2col(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, channelOffset: Int, channelCount cg: Int,
@@ -107,19 +122,38 @@ public struct Conv2D: Sendable {
         let g = geometry(inputHeight: h, inputWidth: w)
         let m = n * g.outputHeight * g.outputWidth
         let cig = inputChannels / groups, cog = outputChannels / groups
-        maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
-        weight.withUnsafeBufferPointer { wp in
-            if isPointwise {
-                Gemm.multiply(.none, .transposed, m: m, n: inputChannels, k: outputChannels, a: dy, lda: outputChannels,
-                              b: wp.baseAddress!, ldb: outputChannels, beta: accumulate ? 1 : 0, c: dx, ldc: inputChannels)
-            } else {
-                if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
-                let col = workspace.buffer(scratch, count: m * patchSize)
-                for gi in 0..<groups {
-                    Gemm.multiply(.none, .transposed, m: m, n: patchSize, k: cog, a: dy + gi * cog, lda: outputChannels,
-                                  b: wp.baseAddress! + gi * patchSize * cog, ldb: cog, c: col, ldc: patchSize)
-                    col2imAccumulate(col, n: n, geometry: g, channelOffset: gi * cig, channelCount: cig, into: dx)
+        if isPointwise {
+            // Tiles of rows: mask dy by act'(y) while the tile is in cache, then GEMM.
+            let (cin, cout, act) = (inputChannels, outputChannels, activation)
+            let tile = tileRows(columns: max(cin, cout))
+            weight.withUnsafeBufferPointer { wp in
+                let w = wp.baseAddress!
+                Parallel.forEachChunk(m, work: m * cin * cout) { range in
+                    var r0 = range.lowerBound
+                    while r0 < range.upperBound {
+                        let r1 = min(r0 + tile, range.upperBound)
+                        if act == .relu6 { ReLU6.backward(dy: dy + r0 * cout, y: y + r0 * cout, dx: dy + r0 * cout, count: (r1 - r0) * cout) }
+                        Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cin, k: cout, a: dy + r0 * cout, lda: cout,
+                                                  b: w, ldb: cout, beta: accumulate ? 1 : 0, c: dx + r0 * cin, ldc: cin)
+                        r0 = r1
+                    }
                 }
+            }
+            return
+        }
+        maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
+        if usesDirectPath {
+            if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
+            weight.withUnsafeBufferPointer { wp in directBackward(dy, n: n, geometry: g, weight: wp.baseAddress!, into: dx) }
+            return
+        }
+        if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
+        let col = workspace.buffer(scratch, count: m * patchSize)
+        weight.withUnsafeBufferPointer { wp in
+            for gi in 0..<groups {
+                Gemm.multiply(.none, .transposed, m: m, n: patchSize, k: cog, a: dy + gi * cog, lda: outputChannels,
+                              b: wp.baseAddress! + gi * patchSize * cog, ldb: cog, c: col, ldc: patchSize)
+                col2imAccumulate(col, n: n, geometry: g, channelOffset: gi * cig, channelCount: cig, into: dx)
             }
         }
     }
@@ -143,6 +177,103 @@ public struct Conv2D: Sendable {
                                 let d = dx + ((b * g.inputHeight + iy) * g.inputWidth + ix) * cin + channelOffset
                                 let sp = src + (ky * kw + kx) * cg
                                 for c in 0..<cg { d[c] += sp[c] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: direct kernels for few input channels (the RGB stem)
+
+    /// y = act(conv(x) + b) without im2col: per output pixel, each of the KH·KW·Cin inputs is
+    /// broadcast and multiplied by its row of Cout weights, 8 lanes at a time, accumulators in
+    /// registers. For Cin ≤ 4, Cout a multiple of 8 up to 64.
+    func directForward(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
+                       bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let cin = inputChannels, cout = outputChannels, kh = kernelHeight, kw = kernelWidth, s = stride
+        let relu = activation == .relu6
+        Parallel.forEachChunk(n * g.outputHeight, work: n * g.outputHeight * g.outputWidth * patchSize * cout) { rows in
+            for r in rows {
+                let b = r / g.outputHeight, oy = r % g.outputHeight
+                for ox in 0..<g.outputWidth {
+                    let yp = y + ((r &* g.outputWidth) &+ ox) &* cout
+                    var c0 = 0
+                    while c0 < cout {
+                        // Four 8-lane accumulators (32 channels); unused lanes when cout − c0 < 32.
+                        let lanes = min(32, cout &- c0)
+                        var a0 = load8(bias + c0)
+                        var a1 = lanes > 8 ? load8(bias + (c0 &+ 8)) : .zero
+                        var a2 = lanes > 16 ? load8(bias + (c0 &+ 16)) : .zero
+                        var a3 = lanes > 24 ? load8(bias + (c0 &+ 24)) : .zero
+                        for ky in 0..<kh {
+                            let iy = oy &* s &- g.padTop &+ ky
+                            if iy < 0 || iy >= g.inputHeight { continue }
+                            for kx in 0..<kw {
+                                let ix = ox &* s &- g.padLeft &+ kx
+                                if ix < 0 || ix >= g.inputWidth { continue }
+                                let xp = x + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix) &* cin
+                                let wrow = weight + (((ky &* kw &+ kx) &* cin) &* cout &+ c0)
+                                for ci in 0..<cin {
+                                    let v = SIMD8<Float>(repeating: xp[ci])
+                                    let wr = wrow + ci &* cout
+                                    a0.addProduct(v, load8(wr))
+                                    if lanes > 8 { a1.addProduct(v, load8(wr + 8)) }
+                                    if lanes > 16 { a2.addProduct(v, load8(wr + 16)) }
+                                    if lanes > 24 { a3.addProduct(v, load8(wr + 24)) }
+                                }
+                            }
+                        }
+                        store8(relu ? a0.relu6 : a0, yp + c0)
+                        if lanes > 8 { store8(relu ? a1.relu6 : a1, yp + (c0 &+ 8)) }
+                        if lanes > 16 { store8(relu ? a2.relu6 : a2, yp + (c0 &+ 16)) }
+                        if lanes > 24 { store8(relu ? a3.relu6 : a3, yp + (c0 &+ 24)) }
+                        c0 &+= 32
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx += convᵀ(dy) for the direct path (dy already masked by act'). Per output pixel the
+    /// patch gradient d(col) = Σ_co dy[co]·Wᵀ[co, :] is built with broadcasts (no horizontal sums),
+    /// then scattered into dx. Parallel over images, so no two threads write the same dx.
+    func directBackward(_ dy: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
+                        into dx: UnsafeMutablePointer<Float>) {
+        let cin = inputChannels, cout = outputChannels, kh = kernelHeight, kw = kernelWidth, s = stride
+        let k = patchSize, kp = (k + 7) & ~7
+        // Wᵀ: (Cout, K padded to 8)
+        var wt = [Float](repeating: 0, count: cout * kp)
+        for p in 0..<k { for co in 0..<cout { wt[co * kp + p] = weight[p * cout + co] } }
+        wt.withUnsafeBufferPointer { wtb in
+            let wtp = UncheckedSendable(wtb.baseAddress!)
+            Parallel.forEachChunk(n, work: n * g.outputHeight * g.outputWidth * k * cout) { images in
+                var col = [Float](repeating: 0, count: kp)
+                col.withUnsafeMutableBufferPointer { colb in
+                    let cp = colb.baseAddress!
+                    for b in images {
+                        for oy in 0..<g.outputHeight {
+                            for ox in 0..<g.outputWidth {
+                                let gp = dy + (((b &* g.outputHeight &+ oy) &* g.outputWidth) &+ ox) &* cout
+                                var p0 = 0
+                                while p0 < kp {
+                                    var acc = SIMD8<Float>.zero
+                                    for co in 0..<cout { acc.addProduct(SIMD8(repeating: gp[co]), load8(wtp.value + (co &* kp &+ p0))) }
+                                    store8(acc, cp + p0)
+                                    p0 &+= 8
+                                }
+                                for ky in 0..<kh {
+                                    let iy = oy &* s &- g.padTop &+ ky
+                                    if iy < 0 || iy >= g.inputHeight { continue }
+                                    for kx in 0..<kw {
+                                        let ix = ox &* s &- g.padLeft &+ kx
+                                        if ix < 0 || ix >= g.inputWidth { continue }
+                                        let xp = dx + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix) &* cin
+                                        let cpp = cp + (ky &* kw &+ kx) &* cin
+                                        for ci in 0..<cin { xp[ci] += cpp[ci] }
+                                    }
+                                }
                             }
                         }
                     }

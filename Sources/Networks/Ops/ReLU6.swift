@@ -43,31 +43,40 @@ public enum ReLU6 {
     }
 }
 
-/// Fused bias + activation epilogue over an (M, C) row-major buffer, in place.
+/// Fused bias + activation epilogue over rows `rows` of an (M, C) row-major buffer, in place,
+/// on the calling thread.
 @inlinable
-func applyBiasActivation(_ y: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, bias: UnsafePointer<Float>, activation: Activation) {
-    Parallel.forEachChunk(rows, work: rows &* c) { range in
-        for r in range {
-            let row = y + r &* c
-            var j = 0
-            if activation == .relu6 {
-                while j &+ 8 <= c {
-                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(row + j).storeBytes(of: v.relu6, as: SIMD8<Float>.self)
-                    j &+= 8
-                }
-                while j < c { row[j] = min(max(row[j] + bias[j], 0), 6); j &+= 1 }
-            } else {
-                while j &+ 8 <= c {
-                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(bias + j).loadUnaligned(as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD8<Float>.self)
-                    j &+= 8
-                }
-                while j < c { row[j] += bias[j]; j &+= 1 }
+func biasActivationRows(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, channels c: Int, bias: UnsafePointer<Float>, activation: Activation) {
+    for r in rows {
+        let row = y + r &* c
+        var j = 0
+        if activation == .relu6 {
+            while j &+ 8 <= c {
+                let v = load8(row + j) + load8(bias + j)
+                store8(v.relu6, row + j)
+                j &+= 8
             }
+            while j < c { row[j] = min(max(row[j] + bias[j], 0), 6); j &+= 1 }
+        } else {
+            while j &+ 8 <= c {
+                store8(load8(row + j) + load8(bias + j), row + j)
+                j &+= 8
+            }
+            while j < c { row[j] += bias[j]; j &+= 1 }
         }
     }
 }
+
+/// The same over all rows, in parallel.
+@inlinable
+func applyBiasActivation(_ y: UnsafeMutablePointer<Float>, rows: Int, channels c: Int, bias: UnsafePointer<Float>, activation: Activation) {
+    Parallel.forEachChunk(rows, work: rows &* c) { range in biasActivationRows(y, rows: range, channels: c, bias: bias, activation: activation) }
+}
+
+/// Rows per GEMM tile so that a tile of the output (rows × columns floats) stays in L2 for its
+/// epilogue (~128 KiB).
+@inlinable
+func tileRows(columns: Int) -> Int { max(64, (32 * 1024 / max(columns, 1)) & ~7) }
 
 /// In-place activation backward over `count` elements: dy ← dy · act'(y).
 @inlinable

@@ -1,0 +1,85 @@
+// RunFiles: what a generation run writes into its folder — texture and mask PNGs, the run
+// record (JSON), the training curve (CSV) and the checkpoint — each written atomically
+// (temp file + rename), so an interrupted run never leaves a half-written file.
+import Foundation
+import Imaging
+import Transforms
+
+/// The checkpoint: config + state. `--resume` reads it back.
+public struct TrainingCheckpoint: Codable, Sendable {
+    public var formatVersion = 1
+    public var config: GenerateConfig
+    public var state: TrainingState
+    public init(config: GenerateConfig, state: TrainingState) { self.config = config; self.state = state }
+}
+
+public struct RunFiles: Sendable {
+    public let directory: String
+    public init(directory: String) { self.directory = directory }
+
+    public var texturePath: String { path("patch.png") }
+    public var cutoutPath: String { path("patch_rgba.png") }
+    public var maskPath: String { path("mask.png") }
+    public var recordPath: String { path("run.json") }
+    public var curvePath: String { path("curve.csv") }
+    public var checkpointPath: String { path("checkpoint.json") }
+    public var previewPath: String { path("preview.png") }
+
+    func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    public func createDirectory() throws {
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw AttackError.badOption("cannot create the output folder \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw AttackError.checkpoint("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    public func saveCheckpoint(_ c: TrainingCheckpoint) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        try Self.writeAtomically(try enc.encode(c), to: checkpointPath)
+    }
+
+    public func loadCheckpoint() throws -> TrainingCheckpoint {
+        guard let data = FileManager.default.contents(atPath: checkpointPath) else {
+            throw AttackError.checkpoint("--resume: no checkpoint at \(checkpointPath); start without --resume")
+        }
+        do { return try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
+            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(error)); start a new run in an empty folder")
+        }
+    }
+
+    /// patch.png (RGB texture), patch_rgba.png (texture with the mask as alpha), mask.png.
+    public func writeImages(texture: [Float], mask: Mask, width: Int, height: Int) throws {
+        let tex = try Image(width: width, height: height, channels: 3, pixels: texture)
+        try tex.writePNG(to: texturePath)
+        var rgba = [Float](repeating: 0, count: width * height * 4)
+        var m = [Float](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) {
+            for c in 0..<3 { rgba[i * 4 + c] = texture[i * 3 + c]; m[i * 3 + c] = mask.alpha[i] }
+            rgba[i * 4 + 3] = mask.alpha[i]
+        }
+        try Image(width: width, height: height, channels: 4, pixels: rgba).writePNG(to: cutoutPath)
+        try Image(width: width, height: height, channels: 3, pixels: m).writePNG(to: maskPath)
+    }
+
+    public func writeCurve(_ curve: [CurvePoint], validations: [ValidationPoint]) throws {
+        var lines = ["step,loss,class_loss,tv,nps,batch_success,learning_rate,validation_success"]
+        let v = Dictionary(validations.map { ($0.step, $0.success) }, uniquingKeysWith: { $1 })
+        for p in curve {
+            lines.append(String(format: "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.6g,%@", p.step, p.loss, p.classLoss, p.tv, p.nps, p.batchSuccess,
+                                p.learningRate, v[p.step].map { String(format: "%.4f", $0) } ?? ""))
+        }
+        try Self.writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: curvePath)
+    }
+
+    public func writeRecord(_ record: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+        try Self.writeAtomically(data, to: recordPath)
+    }
+}

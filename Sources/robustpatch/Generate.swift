@@ -1,0 +1,250 @@
+// `robustpatch generate`: optimise a printable patch with EOT. Thin: builds a GenerateConfig,
+// runs PatchTrainer, prints progress, writes the run folder.
+import ArgumentParser
+import Attack
+import Foundation
+import Imaging
+import Networks
+import Transforms
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate an adversarial patch with Expectation over Transformation.",
+        discussion: """
+        Writes into --out: patch.png (texture), patch_rgba.png (texture + mask alpha), mask.png, \
+        run.json (settings, model SHA-256, metrics), curve.csv, checkpoint.json and preview.png. \
+        Ctrl-C saves a checkpoint; --resume continues it and ends where an uninterrupted run ends.
+        """)
+
+    @Option(help: "Target class: an ImageNet index (0–999) or name, e.g. toaster.")
+    var target: String?
+
+    @Flag(help: "Untargeted: push each scene's clean prediction down instead of toward a target.")
+    var untargeted = false
+
+    @Option(help: "Model(s): lite0, lite1, lite2 or a file; a comma-separated list is an ensemble (losses averaged).")
+    var model = "lite0"
+
+    @Option(help: "Patch outline: circle, square, rect:WxH, or a mask PNG.")
+    var shape = "circle"
+
+    @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")).")
+    var preset: String?
+
+    @Option(help: "Transform distribution JSON file (instead of --preset).")
+    var distribution: String?
+
+    @Option(help: "Patch size as a fraction of the image side: a number (0.36 ≈ 10% of the area for a circle) or MIN..MAX. Overrides the distribution's size.")
+    var size: String?
+
+    @Option(help: "Scene folder (with train/ and val/ subfolders, or any PNG/JPEG folder: every 4th image is held out).")
+    var scenes = "Samples/scenes"
+
+    @Option(help: "Optimisation steps.")
+    var steps = 600
+
+    @Option(help: "EOT samples per step.")
+    var batch = 16
+
+    @Option(help: "Random seed (texture init, transform samples, validation set).")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
+    var learningRate = 0.03
+
+    @Option(help: "Loss: ce (cross-entropy) or margin.")
+    var loss = "ce"
+
+    @Option(name: .customLong("tv"), help: "Total-variation weight.")
+    var tvWeight = 0.02
+
+    @Option(name: .customLong("nps"), help: "Non-printability weight (0 = off).")
+    var npsWeight = 0.0
+
+    @Option(help: "Printable palette file for --nps (default: the bundled generic palette).")
+    var palette: String?
+
+    @Option(help: "Longer side of the optimised texture, pixels.")
+    var texture = 64
+
+    @Option(help: "Held-out validation samples (scenes × transforms) checked during training.")
+    var validationSamples = 128
+
+    @Option(help: "Validate every N steps (0 = only at the end).")
+    var validateEvery = 50
+
+    @Option(help: "Stop early when held-out validation success reaches this rate.")
+    var earlyStop = 0.97
+
+    @Flag(help: "Continue the checkpoint in --out.")
+    var resume = false
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    func validate() throws {
+        if untargeted && target != nil { throw ValidationError("give either --target or --untargeted, not both") }
+        if !untargeted && target == nil && !resume { throw ValidationError("give --target CLASS (e.g. toaster) or --untargeted") }
+        if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
+        guard earlyStop.isFinite, earlyStop > 0 else { throw ValidationError("--early-stop must be a rate in (0, 1], or > 1 to never stop early") }
+    }
+
+    func makeConfig() throws -> GenerateConfig {
+        var c = GenerateConfig()
+        c.models = model.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        if untargeted { c.target = nil } else if let t = target { c.target = try ClassLabels.imageNet().index(of: t) }
+        c.loss = loss
+        c.shape = try PatchShape.parse(shape)
+        if let file = distribution {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read the distribution file \(file)")
+            }
+            do { c.distribution = try TransformDistribution.fromJSON(data) } catch { throw ValidationError("\(file): \(error)") }
+            c.presetName = nil
+        } else {
+            let name = preset ?? "digital"
+            c.distribution = try TransformDistribution.preset(named: name)
+            c.presetName = name
+        }
+        if let size {
+            let parts = size.components(separatedBy: "..").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard (parts.count == 1 || parts.count == 2), let lo = parts.first ?? nil, let hi = parts.last ?? nil,
+                  lo.isFinite, hi.isFinite, lo > 0, hi >= lo else {
+                throw ValidationError("--size must be a positive number or MIN..MAX, got \(size)")
+            }
+            guard hi <= 1 else {
+                throw ValidationError("--size \(size): a patch wider than the image (size > 1) is bigger than the scene; use at most 1")
+            }
+            c.distribution.size = ValueRange(lo, hi)
+            c.distribution.distance = nil
+        }
+        c.steps = steps; c.batch = batch; c.seed = seed; c.learningRate = learningRate
+        c.tvWeight = tvWeight; c.npsWeight = npsWeight; c.palettePath = palette
+        c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
+        c.earlyStopRate = earlyStop
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        let files = RunFiles(directory: out)
+        var config: GenerateConfig
+        var resumeState: TrainingState? = nil
+        if resume {
+            let checkpoint = try files.loadCheckpoint()
+            config = checkpoint.config
+            resumeState = checkpoint.state
+            print("resuming \(files.checkpointPath) at step \(checkpoint.state.step)/\(config.steps)")
+        } else {
+            config = try makeConfig()
+            if FileManager.default.fileExists(atPath: files.checkpointPath) {
+                throw ValidationError("\(out) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
+            }
+        }
+        let labels = try ClassLabels.imageNet()
+        let models = try config.models.map { try ModelZoo.load($0) }
+        let (train, validation) = try SceneSet.trainValidation(directory: scenes)
+        let trainer = try PatchTrainer(config: config, models: models, train: train, validation: validation, resume: resumeState)
+        try files.createDirectory()
+        let goal = config.target.map { "target \($0) \(labels[$0])" } ?? "untargeted"
+        print("generate: \(goal), \(config.shape) patch \(trainer.textureWidth)×\(trainer.textureHeight), models \(models.map(\.name).joined(separator: "+")), "
+              + "\(config.presetName ?? "custom") distribution, \(train.count) training / \(validation.count) held-out scenes, batch \(config.batch), seed \(config.seed)")
+
+        Interrupt.install()
+        let start = Date()
+        var lastPrint = Date.distantPast
+        var stepsThisRun = 0
+        var earlyStopped = false
+        func save() throws {
+            trainer.addElapsed(Date().timeIntervalSince(start) - trainer.stateElapsedMark)
+            trainer.markElapsed(Date().timeIntervalSince(start))
+            try files.saveCheckpoint(TrainingCheckpoint(config: config, state: trainer.state))
+        }
+        while !trainer.isFinished {
+            let m = try trainer.step()
+            stepsThisRun += 1
+            let step = trainer.state.step
+            var validationNote = ""
+            if config.validateEvery > 0 && step % config.validateEvery == 0 {
+                let v = try trainer.validate()
+                trainer.recordValidation(v)
+                validationNote = String(format: "  held-out %.0f%%", v.success * 100)
+                if v.success >= config.earlyStopRate {
+                    earlyStopped = true
+                }
+            }
+            if step % config.checkpointEvery == 0 || earlyStopped { try save() }
+            let now = Date()
+            if now.timeIntervalSince(lastPrint) >= 2 || !validationNote.isEmpty || trainer.isFinished || earlyStopped {
+                let perStep = now.timeIntervalSince(start) / Double(stepsThisRun)
+                let eta = perStep * Double(config.steps - step)
+                print(String(format: "step %5d/%d  loss %7.4f  batch success %3.0f%%  %.2f s/step  ETA %@%@", step, config.steps, m.loss,
+                             m.batchSuccess * 100, perStep, formatDuration(eta), validationNote))
+                fflush(nil)
+                lastPrint = now
+            }
+            if earlyStopped { print("held-out success reached \(Int(config.earlyStopRate * 100))%: stopping early"); break }
+            if Interrupt.requested {
+                try save()
+                try files.writeImages(texture: trainer.state.texture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+                print("interrupted at step \(step): checkpoint saved to \(files.checkpointPath); continue with --resume")
+                throw ExitCode(130)
+            }
+        }
+        try save()
+        let final = try trainer.validate()
+        try files.writeImages(texture: trainer.state.texture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+        try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
+        try writePreview(trainer: trainer, files: files)
+        let record = try runRecord(config: config, trainer: trainer, models: models, final: final, earlyStopped: earlyStopped, labels: labels,
+                                   train: train, validation: validation)
+        try files.writeRecord(record)
+        print(String(format: "held-out validation: %.1f%% success (%d samples, %d scenes), mean target probability %.3f",
+                     final.success * 100, final.samples, validation.count, final.meanTargetProbability))
+        print("wrote \(files.texturePath)\n      \(files.cutoutPath)\n      \(files.maskPath)\n      \(files.previewPath)\n      \(files.recordPath)\n      \(files.curvePath)\n      \(files.checkpointPath)")
+    }
+
+    func writePreview(trainer: PatchTrainer, files: RunFiles) throws {
+        let s = trainer.config.models.isEmpty ? 224 : try ModelZoo.load(trainer.config.models[0]).inputSize
+        let count = min(8, trainer.validationSet.count)
+        var pixels = [Float](repeating: 1, count: s * (s * count + 4 * (count - 1)) * 3)
+        let width = s * count + 4 * (count - 1)
+        for i in 0..<count {
+            let img = try trainer.renderValidationSample(i)
+            for y in 0..<s { for x in 0..<s { for c in 0..<3 { pixels[(y * width + i * (s + 4) + x) * 3 + c] = img[(y * s + x) * 3 + c] } } }
+        }
+        try Image(width: width, height: s, channels: 3, pixels: pixels).writePNG(to: files.previewPath)
+    }
+
+    func runRecord(config: GenerateConfig, trainer: PatchTrainer, models: [EfficientNetLite], final: ValidationPoint, earlyStopped: Bool,
+                   labels: ClassLabels, train: SceneSet, validation: SceneSet) throws -> [String: Any] {
+        let enc = JSONEncoder()
+        let configObject = try JSONSerialization.jsonObject(with: try enc.encode(config))
+        var modelInfo: [[String: Any]] = []
+        for spec in config.models {
+            let ref = try ModelZoo.resolve(spec)
+            modelInfo.append(["spec": spec, "name": ref.name, "path": ref.path, "sha256": try ModelZoo.sha256(of: ref)])
+        }
+        return [
+            "tool": "robustpatch", "version": ToolInfo.version, "command": "generate",
+            "created": ISO8601DateFormatter().string(from: Date()),
+            "models": modelInfo,
+            "target": config.target.map { ["index": $0, "label": labels[$0]] as [String: Any] } ?? NSNull(),
+            "config": configObject,
+            "steps_done": trainer.state.step, "early_stopped": earlyStopped,
+            "elapsed_seconds": trainer.state.elapsedSeconds,
+            "threads": Parallel.threadCount,
+            "texture": ["width": trainer.textureWidth, "height": trainer.textureHeight],
+            "scenes": ["train": train.paths, "validation": validation.paths],
+            "final_validation": ["success": final.success, "samples": final.samples, "mean_target_probability": final.meanTargetProbability,
+                                 "metric": config.target == nil ? "untargeted flip of the clean top-1" : "targeted top-1"],
+            "validations": trainer.state.validations.map { ["step": $0.step, "success": $0.success] },
+        ]
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    guard s.isFinite, s >= 0 else { return "?" }
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : t >= 60 ? String(format: "%dm%02ds", t / 60, t % 60) : "\(t)s"
+}

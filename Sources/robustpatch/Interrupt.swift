@@ -1,0 +1,14 @@
+// Interrupt: Ctrl-C (SIGINT) and SIGTERM set a flag that long loops poll, so they can save a
+// checkpoint and exit cleanly instead of dying mid-write.
+import Foundation
+
+enum Interrupt {
+    nonisolated(unsafe) static var flag: sig_atomic_t = 0
+
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        signal(SIGINT) { _ in Interrupt.flag = 1 }
+        signal(SIGTERM) { _ in Interrupt.flag = 1 }
+    }
+}
