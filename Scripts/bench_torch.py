@@ -83,6 +83,8 @@ def main():
                 "model": args.model, "size": size, "batch": batch, "mode": mode,
                 "iterations": n, "seconds": round(total, 3),
                 "samples_per_s": round(n * batch / total, 2),
+                # batch / median iteration time: less sensitive to other processes' bursts.
+                "samples_per_s_median": round(batch / median, 2),
                 "median_ms_per_iteration": round(median * 1e3, 2),
             })
 
@@ -90,11 +92,12 @@ def main():
     print("label: %s   torch %s, %d threads, %s, load average before: %s"
           % (args.label, torch.__version__, args.threads, platform.machine(), LOAD_BEFORE))
     print("malloc/env: %s" % (env or "(glibc defaults)"))
-    print("%-6s %-5s %-18s %10s %12s %10s" % ("model", "batch", "mode", "samples/s", "median ms", "iters"))
+    print("%-6s %-5s %-18s %10s %17s %12s %7s" % ("model", "batch", "mode", "samples/s",
+                                                   "samples/s@median", "median ms", "iters"))
     for r in results:
-        print("%-6s %-5d %-18s %10.2f %12.2f %10d" % (r["model"], r["batch"], r["mode"],
-                                                     r["samples_per_s"], r["median_ms_per_iteration"],
-                                                     r["iterations"]))
+        print("%-6s %-5d %-18s %10.2f %17.2f %12.2f %7d" % (
+            r["model"], r["batch"], r["mode"], r["samples_per_s"], r["samples_per_s_median"],
+            r["median_ms_per_iteration"], r["iterations"]))
     print(json.dumps({"label": args.label, "torch": torch.__version__, "threads": args.threads,
                       "env": env, "load_average_before": LOAD_BEFORE,
                       "load_average_after": list(os.getloadavg()), "results": results}))

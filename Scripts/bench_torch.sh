@@ -53,12 +53,13 @@ printf '%s\n' "${json_lines[@]}" | "$python" -c '
 import json, sys
 runs = [json.loads(l) for l in sys.stdin if l.strip()]
 keys = [(r["batch"], r["mode"]) for r in runs[0]["results"]]
-print("%-6s %-18s" % ("batch", "mode") + "".join("%22s" % run["label"] for run in runs))
+print("mean over the timed run / at the median iteration time")
+print("%-6s %-18s" % ("batch", "mode") + "".join("%24s" % run["label"] for run in runs))
 for b, m in keys:
     row = "%-6d %-18s" % (b, m)
     for run in runs:
-        v = [r["samples_per_s"] for r in run["results"] if (r["batch"], r["mode"]) == (b, m)][0]
-        row += "%22.2f" % v
+        r = [r for r in run["results"] if (r["batch"], r["mode"]) == (b, m)][0]
+        row += "%24s" % ("%.2f / %.2f" % (r["samples_per_s"], r["samples_per_s_median"]))
     print(row)
 print(json.dumps({"runs": runs}))
 '

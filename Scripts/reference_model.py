@@ -18,8 +18,11 @@ Architecture (checked against the weights; see `--check` below):
   - input: RGB in [0, 1], NCHW, normalised inside the model as (255*x - 127) / 128.
 
 Usage:
-  /usr/bin/python3 Scripts/reference_model.py --check      # classify Samples/cat.png with all 3
+  /usr/bin/python3 Scripts/reference_model.py              # classify Samples/cat.png with all 3;
+                                                           # exits 1 unless top-1 is a cat (281-285)
   /usr/bin/python3 Scripts/reference_model.py --compare    # also try padding/normalisation variants
+  /usr/bin/python3 Scripts/reference_model.py --bn-stats   # which input normalisation matches the
+                                                           # stem BatchNorm's running statistics
 """
 
 import argparse
@@ -236,6 +239,27 @@ def image_to_tensor(img):
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat
 
 
+def bn_stats(names):
+    """The stem's BatchNorm saw (normalised) training images: its running variance tells which
+    input normalisation the network was trained with. Ratio ~1 means a match."""
+    import glob
+    from PIL import Image
+    files = [os.path.join(ROOT, "Samples", "cat.png")] + sorted(
+        glob.glob(os.path.join(ROOT, "Samples", "scenes", "*", "*")))
+    for name in names:
+        size = input_size(name)
+        x = torch.cat([image_to_tensor(resize_centre_crop(Image.open(f).convert("RGB"), size))
+                       for f in files])                                  # (N, 3, S, S)
+        sd = torch.load(weights_path(name), map_location="cpu")
+        for norm in ["tf", "imagenet", "none"]:
+            m = EfficientNetLite(sd, normalisation=norm)
+            y = m.conv(m.normalise(x), "_conv_stem", stride=2)          # (N, 32, S/2, S/2)
+            var_ratio = y.var(dim=(0, 2, 3)) / m.sd["_bn0.running_var"]
+            mean_err = (y.mean(dim=(0, 2, 3)) - m.sd["_bn0.running_mean"]).abs().mean()
+            print("%s norm=%-8s stem variance / BN running_var: median %.2f | mean |mean - running_mean| %.3f"
+                  % (name, norm, float(var_ratio.median()), float(mean_err)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--image", default=os.path.join(ROOT, "Samples", "cat.png"))
@@ -243,9 +267,15 @@ def main():
     ap.add_argument("--compare", action="store_true",
                     help="also run padding/normalisation variants and report cat probabilities")
     ap.add_argument("--describe", action="store_true", help="print the block table")
+    ap.add_argument("--bn-stats", action="store_true",
+                    help="compare stem conv output statistics on Samples/ photos with _bn0's "
+                         "running mean/var under each input normalisation")
     args = ap.parse_args()
     from PIL import Image
     torch.set_num_threads(2)
+    if args.bn_stats:
+        bn_stats(args.models.split(","))
+        return
     labels = load_labels()
     img = Image.open(args.image).convert("RGB")
     variants = [("same", "tf")]

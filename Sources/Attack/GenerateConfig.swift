@@ -18,7 +18,7 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var steps = 1000
     public var batch = 16
     public var seed: UInt64 = 0
-    public var learningRate = 0.03
+    public var learningRate = 0.1
     /// Cosine decay of the learning rate to this fraction of it at the last step.
     public var finalLearningRateFraction = 0.1
     public var tvWeight = 0.02

@@ -160,11 +160,12 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     // MARK: Presets
 
     /// Brown et al. 2017-style digital patch: in-plane rotation ±22.5°, no yaw/pitch, apparent
-    /// size 0.25–0.4 of the shorter side, anywhere fully inside, mild brightness ±10%.
+    /// size 0.32–0.40 of the shorter side (a circle then covers 8–12.6% of a square image, ≈10%
+    /// on average), anywhere fully inside, mild brightness ±10%.
     public static let digital: TransformDistribution = {
         var d = TransformDistribution()
         d.roll = .symmetric(22.5)
-        d.size = ValueRange(0.25, 0.4)
+        d.size = ValueRange(0.32, 0.40)
         d.placement = .anywhere(fullyInside: true)
         d.brightness = ValueRange(0.9, 1.1)
         return d

@@ -41,7 +41,7 @@ struct Generate: ParsableCommand {
     var scenes = "Samples/scenes"
 
     @Option(help: "Optimisation steps.")
-    var steps = 600
+    var steps = 1000
 
     @Option(help: "EOT samples per step.")
     var batch = 16
@@ -50,7 +50,7 @@ struct Generate: ParsableCommand {
     var seed: UInt64 = 0
 
     @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
-    var learningRate = 0.03
+    var learningRate = 0.1
 
     @Option(help: "Loss: ce (cross-entropy) or margin.")
     var loss = "ce"

@@ -1,0 +1,106 @@
+// EfficientNet-Lite against PyTorch: logits of lite0/1/2 on a real photo and the lite0 input
+// gradient of cross-entropy, from golden values made by Scripts/make_golden.py (torch 1.13,
+// Scripts/reference_model.py). Needs the weights: Scripts/fetch-models.sh (CI's setup runs it).
+import Foundation
+import Imaging
+import Networks
+import Testing
+
+enum Golden {
+    static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+    struct Logits: Decodable {
+        var model: String
+        var input: String
+        var size: Int
+        var logits: [Float]
+        var top5: [Int]
+    }
+
+    static func json<T: Decodable>(_ name: String, as: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(contentsOf: fixtures.appendingPathComponent(name)))
+    }
+
+    static func image(_ name: String) throws -> Tensor {
+        let img = try Image.read(from: fixtures.appendingPathComponent(name).path)
+        return Tensor(shape: [1, img.height, img.width, 3], values: img.rgb.pixels)
+    }
+
+    /// Loads a model or fails with the command that fetches it.
+    static func model(_ name: String) throws -> EfficientNetLite {
+        do { return try ModelZoo.load(name) } catch {
+            Issue.record("\(error) — the model tests need the weights: run Scripts/fetch-models.sh")
+            throw error
+        }
+    }
+
+    static func top(_ l: [Float], _ k: Int) -> [Int] { Array(l.indices.sorted { l[$0] > l[$1] }.prefix(k)) }
+}
+
+@Suite("EfficientNet-Lite vs PyTorch golden values", .serialized)
+struct ModelGoldenTests {
+    @Test("logits match PyTorch (max |Δ| ≤ 1e-3) with identical top-5", arguments: ["lite0", "lite1", "lite2"])
+    func logits(_ name: String) throws {
+        let golden = try Golden.json("golden_\(name).json", as: Golden.Logits.self)
+        let model = try Golden.model(name)
+        #expect(model.inputSize == golden.size, "\(name): input size \(model.inputSize), PyTorch reference uses \(golden.size)")
+        let x = try Golden.image(golden.input)
+        let logits = ModelRunner(model: model).forward(x).array
+        let diff = zip(logits, golden.logits).map { abs($0 - $1) }.max() ?? .infinity
+        print("\(name): max |Δ logit| vs PyTorch = \(diff)")
+        #expect(diff <= 1e-3, "\(name): max |Δ logit| = \(diff)")
+        #expect(Golden.top(logits, 5) == golden.top5)
+        // The bundled photo is a cat: top-1 must be one of ImageNet's cat classes (281–285).
+        #expect((281...285).contains(Golden.top(logits, 1)[0]), "\(name) top-1 is \(Golden.top(logits, 1)[0])")
+    }
+
+    @Test("batch of two gives each image's own logits")
+    func batch() throws {
+        struct Batch: Decodable { var logits: [[Float]]; var top5: [[Int]] }
+        let golden = try Golden.json("golden_lite0_batch2.json", as: Batch.self)
+        let cat = try Golden.image("cat_224.png")
+        var flipped = [Float](repeating: 0, count: cat.count)
+        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let both = Tensor(shape: [2, 224, 224, 3], values: cat.array + flipped)
+        let logits = ModelRunner(model: try Golden.model("lite0")).forward(both).array
+        for k in 0..<2 {
+            let row = Array(logits[(k * 1000)..<((k + 1) * 1000)])
+            let diff = zip(row, golden.logits[k]).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(diff <= 1e-3, "image \(k): max |Δ| = \(diff)")
+            #expect(Golden.top(row, 5) == golden.top5[k])
+        }
+    }
+
+    @Test("input gradient of cross-entropy matches PyTorch (cosine ≥ 0.9999)")
+    func inputGradient() throws {
+        struct CE: Decodable { var loss: Double; var gradient_file: String }
+        struct G: Decodable { var ce859: CE }
+        let golden = try Golden.json("golden_lite0.json", as: G.self)
+        let data = try Data(contentsOf: Golden.fixtures.appendingPathComponent(golden.ce859.gradient_file))
+        let reference = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let runner = ModelRunner(model: try Golden.model("lite0"))
+        let (loss, _, grad) = runner.crossEntropyGradient(try Golden.image("cat_224.png"), targets: [859])
+        #expect(reference.count == grad.count)
+        var dot = 0.0, a2 = 0.0, b2 = 0.0, d2 = 0.0
+        for i in 0..<min(reference.count, grad.count) {
+            let a = Double(grad[flat: i]), b = Double(reference[i])
+            dot += a * b; a2 += a * a; b2 += b * b; d2 += (a - b) * (a - b)
+        }
+        let cosine = dot / (a2.squareRoot() * b2.squareRoot())
+        print("lite0 CE(859) loss \(loss) vs PyTorch \(golden.ce859.loss); gradient cosine \(cosine), relative L2 error \((d2 / b2).squareRoot())")
+        #expect(abs(loss - golden.ce859.loss) < 1e-3)
+        #expect(cosine >= 0.9999)
+    }
+
+    @Test("a backward pass after a different batch size uses that batch's activations")
+    func batchSizeChange() throws {
+        let model = try Golden.model("lite0")
+        let runner = ModelRunner(model: model)
+        let cat = try Golden.image("cat_224.png")
+        let single = runner.crossEntropyGradient(cat, targets: [859])
+        _ = runner.crossEntropyGradient(Tensor(zeros: [3, 224, 224, 3]), targets: [1, 2, 3])
+        let again = runner.crossEntropyGradient(cat, targets: [859])
+        #expect(single.gradient.maxAbsDifference(again.gradient) == 0)
+        #expect(single.loss == again.loss)
+    }
+}
