@@ -65,5 +65,7 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttackTests", dependencies: ["Attack", "Networks", "Transforms", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["robustpatch", "Imaging"]),
     ]
 )

@@ -27,8 +27,13 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var palettePath: String? = nil
     /// Validate every this many steps on held-out scenes (0 = never).
     public var validateEvery = 50
-    /// Size of the fixed validation set (held-out scenes × transform samples).
-    public var validationSamples = 128
+    /// Size of the fixed validation set (held-out scenes × transform samples); the final
+    /// evaluation uses all of it, periodic checks the first `periodicValidationSamples`.
+    public var validationSamples = 512
+    public var periodicValidationSamples = 128
+    /// The optimizer sees the texture quantised to 8 bits (straight-through gradient), so the
+    /// PNG that is printed is exactly the patch that was optimized.
+    public var quantize8Bit = true
     /// Stop early once validation success reaches this rate (> 1 = never).
     public var earlyStopRate = 0.97
     /// Write a checkpoint every this many steps.

@@ -183,10 +183,16 @@ public final class PatchTrainer {
         return metrics
     }
 
+    /// The texture as the renderer sees it: quantised to 8 bits when `quantize8Bit` (the
+    /// gradient passes straight through), exactly what patch.png stores.
+    public var renderedTexture: [Float] {
+        config.quantize8Bit ? state.texture.map { ($0 * 255).rounded() / 255 } : state.texture
+    }
+
     /// Renders `texture` into every picked scene of `slot` (parallel over samples).
     func render(slot: ModelSlot, picks: [(Int, TransformSample)], texture: [Float]? = nil, scenes: [[Float]]? = nil) throws {
         let s = slot.model.inputSize, pixels = s * s * 3
-        let tex = texture ?? state.texture
+        let tex = texture ?? renderedTexture
         let sceneList = scenes ?? slot.trainScenes
         var failure: (any Error)? = nil
         let lock = NSLock()
@@ -224,15 +230,17 @@ public final class PatchTrainer {
 
     /// Success rate on the fixed held-out validation set (first model; targeted top-1, or
     /// untargeted flip of the clean prediction).
-    public func validate(texture: [Float]? = nil) throws -> ValidationPoint {
+    public func validate(texture: [Float]? = nil, limit: Int? = nil) throws -> ValidationPoint {
         let slot = slots[0]
         let objective = config.objective()
         let b = config.batch
+        let total = min(limit ?? validationSet.count, validationSet.count)
+        let tex = texture ?? renderedTexture
         var successes = 0, probSum = 0.0
         var start = 0
-        while start < validationSet.count {
-            let chunk = Array(validationSet[start..<min(start + b, validationSet.count)])
-            try render(slot: slot, picks: chunk.map { ($0.scene, $0.sample) }, texture: texture, scenes: slot.validationScenes)
+        while start < total {
+            let chunk = Array(validationSet[start..<min(start + b, total)])
+            try render(slot: slot, picks: chunk.map { ($0.scene, $0.sample) }, texture: tex, scenes: slot.validationScenes)
             let s = slot.model.inputSize
             let view = Tensor(shape: [chunk.count, s, s, 3], values: Array(UnsafeBufferPointer(start: slot.batchImages.unsafePointer, count: chunk.count * s * s * 3)))
             let logits = slot.runner.forward(view)
@@ -245,8 +253,8 @@ public final class PatchTrainer {
             }
             start += b
         }
-        let point = ValidationPoint(step: state.step, success: Double(successes) / Double(validationSet.count),
-                                    meanTargetProbability: probSum / Double(validationSet.count), samples: validationSet.count)
+        let point = ValidationPoint(step: state.step, success: Double(successes) / Double(total),
+                                    meanTargetProbability: probSum / Double(total), samples: total)
         return point
     }
 

@@ -67,8 +67,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Longer side of the optimised texture, pixels.")
     var texture = 64
 
-    @Option(help: "Held-out validation samples (scenes × transforms) checked during training.")
-    var validationSamples = 128
+    @Option(help: "Held-out validation samples (scenes × transforms) for the final check; the periodic checks use the first 128.")
+    var validationSamples = 512
 
     @Option(help: "Validate every N steps (0 = only at the end).")
     var validateEvery = 50
@@ -166,7 +166,7 @@ struct Generate: ParsableCommand {
             let step = trainer.state.step
             var validationNote = ""
             if config.validateEvery > 0 && step % config.validateEvery == 0 {
-                let v = try trainer.validate()
+                let v = try trainer.validate(limit: config.periodicValidationSamples)
                 trainer.recordValidation(v)
                 validationNote = String(format: "  held-out %.0f%%", v.success * 100)
                 if v.success >= config.earlyStopRate {
@@ -186,14 +186,14 @@ struct Generate: ParsableCommand {
             if earlyStopped { print("held-out success reached \(Int(config.earlyStopRate * 100))%: stopping early"); break }
             if Interrupt.requested {
                 try save()
-                try files.writeImages(texture: trainer.state.texture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+                try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
                 print("interrupted at step \(step): checkpoint saved to \(files.checkpointPath); continue with --resume")
                 throw ExitCode(130)
             }
         }
         try save()
         let final = try trainer.validate()
-        try files.writeImages(texture: trainer.state.texture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+        try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
         try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
         try writePreview(trainer: trainer, files: files)
         let record = try runRecord(config: config, trainer: trainer, models: models, final: final, earlyStopped: earlyStopped, labels: labels,

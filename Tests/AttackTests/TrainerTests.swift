@@ -1,0 +1,107 @@
+// The EOT trainer on the real lite0 and the bundled scenes: determinism (same seed and thread
+// count → the same texture bit for bit), interrupt + resume = uninterrupted, and bad input.
+import Attack
+import Foundation
+import Imaging
+import Networks
+import Testing
+import Transforms
+
+enum Repo {
+    /// The repository root, from this file's path (Tests/AttackTests/…).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var scenes: String { root.appendingPathComponent("Samples/scenes").path }
+}
+
+func smallConfig(seed: UInt64 = 7) -> GenerateConfig {
+    var c = GenerateConfig()
+    c.steps = 6; c.batch = 3; c.seed = seed; c.textureSide = 24; c.validationSamples = 6; c.periodicValidationSamples = 6
+    c.npsWeight = 0.01
+    return c
+}
+
+func makeTrainer(_ c: GenerateConfig, resume: TrainingState? = nil) throws -> PatchTrainer {
+    let (train, val) = try SceneSet.trainValidation(directory: Repo.scenes)
+    return try PatchTrainer(config: c, models: [try ModelZoo.load("lite0")], train: train, validation: val, resume: resume)
+}
+
+@Suite("EOT trainer", .serialized)
+struct TrainerTests {
+    @Test("same seed and thread count → the same texture, bit for bit; another seed differs")
+    func determinism() throws {
+        let a = try makeTrainer(smallConfig()), b = try makeTrainer(smallConfig()), c = try makeTrainer(smallConfig(seed: 8))
+        for _ in 0..<3 { try a.step(); try b.step(); try c.step() }
+        #expect(a.state.texture == b.state.texture)
+        #expect(a.state.curve == b.state.curve)
+        #expect(a.state.texture != c.state.texture)
+        #expect(try a.validate() == (try b.validate()))
+    }
+
+    @Test("interrupt after 3 steps + resume from the saved checkpoint ends where an uninterrupted run ends")
+    func resume() throws {
+        let full = try makeTrainer(smallConfig())
+        while !full.isFinished { try full.step() }
+        let first = try makeTrainer(smallConfig())
+        for _ in 0..<3 { try first.step() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rp-resume-\(UUID().uuidString)").path
+        let files = RunFiles(directory: dir)
+        try files.createDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try files.saveCheckpoint(TrainingCheckpoint(config: first.config, state: first.state))
+        let loaded = try files.loadCheckpoint()
+        #expect(loaded.state == first.state)
+        let second = try makeTrainer(loaded.config, resume: loaded.state)
+        while !second.isFinished { try second.step() }
+        #expect(second.state.texture == full.state.texture)
+        #expect(second.state.curve == full.state.curve)
+        #expect(second.state.adam == full.state.adam)
+    }
+
+    @Test("one step lowers the loss on its own batch direction and keeps the texture in [0, 1]")
+    func stepBehaviour() throws {
+        var c = smallConfig(); c.steps = 20; c.learningRate = 0.1
+        let t = try makeTrainer(c)
+        var losses: [Double] = []
+        for _ in 0..<20 { losses.append(try t.step().classLoss) }
+        #expect(t.state.texture.allSatisfy { $0 >= 0 && $0 <= 1 })
+        // Noisy per batch; compare the means of the first and last five steps.
+        let early = losses.prefix(5).reduce(0, +) / 5, late = losses.suffix(5).reduce(0, +) / 5
+        #expect(late < early, "class loss \(early) → \(late)")
+    }
+
+    @Test("the 8-bit rendered texture is what patch.png stores")
+    func eightBit() throws {
+        let t = try makeTrainer(smallConfig())
+        try t.step()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rp-8bit-\(UUID().uuidString)").path
+        let files = RunFiles(directory: dir)
+        try files.createDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try files.writeImages(texture: t.renderedTexture, mask: t.mask, width: t.textureWidth, height: t.textureHeight)
+        let png = try Image.read(from: files.texturePath)
+        #expect(png.pixels == t.renderedTexture)
+    }
+
+    @Test("bad input: clear errors")
+    func badInput() throws {
+        var big = smallConfig(); big.distribution.size = ValueRange(0.5, 1.5)
+        #expect(throws: (any Error).self) { try makeTrainer(big) }
+        do { _ = try makeTrainer(big) } catch { #expect("\(error)".contains("bigger than the scene")) }
+        var nan = smallConfig(); nan.learningRate = .nan
+        #expect(throws: AttackError.self) { try nan.validate() }
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("rp-empty-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        do { _ = try SceneSet.trainValidation(directory: empty); Issue.record("empty folder accepted") } catch {
+            #expect("\(error)".contains(empty) && "\(error)".contains("no .png"))
+        }
+        // A mask PNG with no opaque pixel.
+        let maskPath = (empty as NSString).appendingPathComponent("clear.png")
+        try Image(width: 8, height: 8, channels: 4, fill: 0).writePNG(to: maskPath)
+        do { _ = try PatchShape.maskFile(path: maskPath).mask(width: 8, height: 8); Issue.record("empty mask accepted") } catch {
+            #expect("\(error)".contains("no opaque pixel"))
+        }
+        #expect(throws: AttackError.self) { try PatchShape.parse("rect:0x2") }
+        #expect(throws: LabelError.self) { try ClassLabels.imageNet().index(of: "toastr oven") }
+    }
+}

@@ -1,0 +1,147 @@
+// The robustpatch executable as a user runs it: help text, classify on the bundled cat with all
+// three models, JSON output, and one-line errors with a non-zero exit for bad files.
+import Foundation
+import Imaging
+import Testing
+
+enum CLI {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The built executable next to the test bundle (.build/<triple>/<config>/robustpatch).
+    static var executable: URL {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("robustpatch")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return root.appendingPathComponent(".build/release/robustpatch")
+    }
+
+    struct Result { var status: Int32; var out: String; var err: String }
+
+    static func run(_ args: [String], cwd: URL = root) throws -> Result {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        p.currentDirectoryURL = cwd
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let out = o.fileHandleForReading.readDataToEndOfFile(), err = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: out, as: UTF8.self), err: String(decoding: err, as: UTF8.self))
+    }
+
+    static func tempDir() throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("rp-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+}
+
+@Suite("robustpatch CLI", .serialized)
+struct CLITests {
+    @Test("help names every subcommand and classify's options")
+    func help() throws {
+        let top = try CLI.run(["--help"])
+        #expect(top.status == 0)
+        for word in ["generate", "classify"] { #expect(top.out.contains(word)) }
+        let c = try CLI.run(["classify", "--help"])
+        for word in ["--model", "--top", "--json", "centre-cropped"] { #expect(c.out.contains(word), "classify --help lacks \(word)") }
+    }
+
+    @Test("classify: the bundled cat is a cat class top-1 for lite0, lite1 and lite2")
+    func classifyCat() throws {
+        let r = try CLI.run(["classify", "Samples/cat.png", "--model", "lite0,lite1,lite2", "--json", "--top", "5"])
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 3)
+        for line in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let top = obj["top"] as! [[String: Any]]
+            let first = top[0]["index"] as! Int
+            #expect((281...285).contains(first), "\(obj["model"]!): top-1 \(first) \(top[0]["label"]!)")
+            #expect((obj["logits"] as! [Double]).count == 1000)
+            #expect(top.count == 5)
+        }
+        let table = try CLI.run(["classify", "Samples/cat.png"])
+        #expect(table.status == 0 && table.out.contains("resized from") && table.out.contains("%"))
+    }
+
+    @Test("bad files: one-line error naming the file, non-zero exit, no crash", arguments: ["corrupt.png", "truncated.jpg", "text.png", "evil.pth"])
+    func badFiles(_ name: String) throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent(name).path
+        switch name {
+        case "corrupt.png":
+            var bytes = [UInt8](try Data(contentsOf: CLI.root.appendingPathComponent("Samples/cat.png")))
+            for i in stride(from: 200, to: min(bytes.count, 4000), by: 7) { bytes[i] ^= 0x5A }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        case "truncated.jpg":
+            let img = try Image.read(from: CLI.root.appendingPathComponent("Samples/cat.png").path)
+            _ = img
+            let jpgs = try FileManager.default.contentsOfDirectory(atPath: CLI.root.appendingPathComponent("Samples/scenes/train").path).filter { $0.hasSuffix(".jpg") }
+            let full = try Data(contentsOf: CLI.root.appendingPathComponent("Samples/scenes/train/\(jpgs[0])"))
+            try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: path))
+        case "text.png":
+            try Data("This is not an image.\n".utf8).write(to: URL(fileURLWithPath: path))
+        default:
+            // A pickle naming os.system (protocol 2): PROTO 2, GLOBAL 'os system', string, TUPLE1, REDUCE, STOP.
+            var p: [UInt8] = [0x80, 0x02]
+            p += Array("cos\nsystem\n".utf8)
+            p += [0x58] + withUnsafeBytes(of: UInt32(9).littleEndian, Array.init) + Array("touch /x".utf8) + [0x20]
+            p += [0x85, 0x52, 0x2E]
+            try Data(p).write(to: URL(fileURLWithPath: path))
+        }
+        let args = name.hasSuffix(".pth") ? ["classify", "Samples/cat.png", "--model", path] : ["classify", path]
+        let r = try CLI.run(args)
+        #expect(r.status != 0)
+        #expect(r.status < 128, "killed by a signal (\(r.status))")
+        let lines = r.err.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "stderr: \(r.err)")
+        #expect(r.err.contains(name), "error does not name the file: \(r.err)")
+        if name.hasSuffix(".pth") { #expect(r.err.contains("os.system")) }
+    }
+
+    @Test("generate: bad input gets a clear error and writes nothing", arguments: [
+        (["--target", "toastr"], "did you mean"),
+        (["--target", "toaster", "--size", "1.5"], "bigger than the scene"),
+        (["--target", "toaster", "--scenes", "/nonexistent/scenes"], "does not exist"),
+        (["--target", "toaster", "--shape", "MASK"], "no opaque pixel"),
+        (["--target", "toaster", "--distribution", "NAN"], "pitch"),
+        (["--target", "toaster", "--steps", "0"], "--steps"),
+    ])
+    func generateBadInput(_ args: [String], _ expected: String) throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mask = dir.appendingPathComponent("clear.png").path
+        try Image(width: 8, height: 8, channels: 4, fill: 0).writePNG(to: mask)
+        let nanFile = dir.appendingPathComponent("nan.json").path
+        try Data(#"{"pitch": {"min": -10, "max": "nan"}}"#.utf8).write(to: URL(fileURLWithPath: nanFile))
+        let out = dir.appendingPathComponent("run").path
+        let a = args.map { $0 == "MASK" ? mask : $0 == "NAN" ? nanFile : $0 }
+        let r = try CLI.run(["generate"] + a + ["--out", out])
+        #expect(r.status != 0 && r.status < 128)
+        #expect((r.err + r.out).contains(expected), "output: \(r.err)\(r.out)")
+        #expect(!FileManager.default.fileExists(atPath: out), "a failed run left \(out) behind")
+    }
+
+    @Test("generate end to end: a short run writes its files; --resume after Ctrl-C continues")
+    func generateRun() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("run").path
+        let common = ["--steps", "4", "--batch", "2", "--texture", "16", "--validation-samples", "4", "--validate-every", "2", "--out", out]
+        let r = try CLI.run(["generate", "--target", "toaster"] + common)
+        #expect(r.status == 0, "\(r.err)")
+        for f in ["patch.png", "patch_rgba.png", "mask.png", "preview.png", "run.json", "curve.csv", "checkpoint.json"] {
+            #expect(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(f)), "missing \(f)")
+        }
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("run.json")))) as! [String: Any]
+        #expect(record["steps_done"] as? Int == 4)
+        #expect(((record["models"] as! [[String: Any]])[0]["sha256"] as! String).hasPrefix("579344248a93"))
+        let again = try CLI.run(["generate", "--target", "toaster"] + common)
+        #expect(again.status != 0 && again.err.contains("--resume"))
+    }
+}
