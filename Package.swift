@@ -43,6 +43,7 @@ let package = Package(
         .target(
             name: "Networks",
             dependencies: ["Tensors", "Checkpoints"],
+            exclude: ["Resources/README.md"],
             resources: [.copy("Resources/imagenet_classes.txt")],
             swiftSettings: kernelFlags),
 
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "robustpatch",
             dependencies: ["Networks", "Imaging", "Attack", "Transforms", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks"], swiftSettings: kernelFlags),
+        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),

@@ -12,6 +12,9 @@
 #
 # Usage: Scripts/bench_torch.sh [--all] [bench_torch.py options, e.g. --seconds 10]
 #   --all   also run each malloc setting on its own, to see which part matters.
+# On a busy machine (other builds running), PyTorch's OpenMP threads spin-wait for each other and
+# timings swing by 10x or more; `OMP_WAIT_POLICY=PASSIVE Scripts/bench_torch.sh` makes them stable
+# (but slower than on an idle machine). Compare numbers only between runs under the same load.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -141,19 +141,19 @@ public final class PatchTrainer {
         for slot in slots {
             let s = slot.model.inputSize
             let pixels = s * s * 3
-            try render(slot: slot, picks: picks)
-            let logits = slot.runner.forward(slot.batchImages)
+            try Profiler.shared.measure("eot render") { try render(slot: slot, picks: picks) }
+            let logits = Profiler.shared.measure("eot model forward") { slot.runner.forward(slot.batchImages) }
             let clean = picks.map { slot.cleanTrain[$0.0] }
             var (loss, _, dLogits) = objective.evaluate(logits: logits, cleanClasses: clean)
             classLoss += loss / Double(slots.count)
             if slots.count > 1 { dLogits.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] /= Float(slots.count) } } }
             successes += Self.successes(logits: logits, objective: objective, clean: clean)
-            let dImages = slot.runner.backward(dLogits)
+            let dImages = Profiler.shared.measure("eot model backward") { slot.runner.backward(dLogits) }
             // Renderer backward per sample into its own buffer, then a fixed-order sum.
             var perSample = [Float](repeating: 0, count: b * tcount)
             var failure: (any Error)? = nil
             let lock = NSLock()
-            perSample.withUnsafeMutableBufferPointer { ps in
+            Profiler.shared.measure("eot render backward") { perSample.withUnsafeMutableBufferPointer { ps in
                 let base = UncheckedSendable(ps.baseAddress!)
                 Parallel.forEachChunk(b, work: Int.max) { range in
                     for i in range {
@@ -163,7 +163,7 @@ public final class PatchTrainer {
                         } catch { lock.lock(); failure = error; lock.unlock() }
                     }
                 }
-            }
+            } }
             if let failure { throw failure }
             for i in 0..<b { for j in 0..<tcount { gradient[j] += perSample[i * tcount + j] } }
         }

@@ -1,6 +1,7 @@
 // robustpatch-bench: throughput of the engine (not a timed test). Prints samples/s for
 // forward-only and forward + backward-to-input at batch 1 and 16, and a JSON line for scripts.
 // Scripts/bench.sh runs it next to PyTorch (Scripts/bench_torch.py) in one go.
+import Attack
 import Foundation
 import Networks
 
@@ -8,6 +9,8 @@ struct Options {
     var model = "lite0"
     var seconds = 5.0
     var batches = [1, 16]
+    var eot = false
+    var scenes = "Samples/scenes"
     init(_ args: [String]) throws {
         var it = args.dropFirst().makeIterator()
         while let a = it.next() {
@@ -15,8 +18,10 @@ struct Options {
             case "--model": model = it.next() ?? model
             case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
             case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--eot": eot = true
+            case "--scenes": scenes = it.next() ?? scenes
             case "-h", "--help":
-                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16]"); exit(0)
+                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR]]"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
         }
@@ -36,8 +41,31 @@ func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: 
     return (n, elapsed)
 }
 
+/// EOT step throughput: PatchTrainer steps (sampling, rendering, model forward + backward,
+/// renderer backward, TV, Adam) on the digital preset, 64×64 circle texture, batch from --batches.
+func benchmarkEOT(_ opts: Options) throws {
+    let model = try ModelZoo.load(opts.model)
+    let (train, val) = try SceneSet.trainValidation(directory: opts.scenes)
+    var results: [[String: Any]] = []
+    print("EOT step, \(model.name), digital preset, 64×64 circle, threads \(Parallel.threadCount)")
+    print("batch   s/step   samples/s")
+    for batch in opts.batches {
+        var c = GenerateConfig()
+        c.batch = batch; c.steps = 1_000_000; c.validationSamples = 1
+        let trainer = try PatchTrainer(config: c, models: [model], train: train, validation: val)
+        let r = measure(seconds: opts.seconds) { _ = try? trainer.step() }
+        let perStep = r.elapsed / Double(r.iterations)
+        print(String(format: "%5d  %7.3f  %10.1f", batch, perStep, Double(batch) / perStep))
+        results.append(["batch": batch, "seconds_per_step": perStep, "samples_per_s": Double(batch) / perStep])
+    }
+    if Profiler.shared.enabled { print(Profiler.shared.report()) }
+    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "mode": "eot", "results": results], options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
 do {
     let opts = try Options(CommandLine.arguments)
+    if opts.eot { try benchmarkEOT(opts); exit(0) }
     let model = try ModelZoo.load(opts.model)
     let s = model.inputSize
     let runner = ModelRunner(model: model)

@@ -59,7 +59,7 @@ public struct Conv2D: Sendable {
         if isPointwise {
             // Tiles of rows: GEMM then bias + activation while the tile is still in cache.
             let (cin, cout, act) = (inputChannels, outputChannels, activation)
-            let tile = tileRows(columns: cout)
+            let tile = tileRows(columns: cout, depth: cin)
             Parallel.forEachChunk(m, work: m * cin * cout) { range in
                 var r0 = range.lowerBound
                 while r0 < range.upperBound {
@@ -125,7 +125,7 @@ public struct Conv2D: Sendable {
         if isPointwise {
             // Tiles of rows: mask dy by act'(y) while the tile is in cache, then GEMM.
             let (cin, cout, act) = (inputChannels, outputChannels, activation)
-            let tile = tileRows(columns: max(cin, cout))
+            let tile = tileRows(columns: cin, depth: cout)
             weight.withUnsafeBufferPointer { wp in
                 let w = wp.baseAddress!
                 Parallel.forEachChunk(m, work: m * cin * cout) { range in

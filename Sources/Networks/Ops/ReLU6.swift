@@ -73,10 +73,11 @@ func applyBiasActivation(_ y: UnsafeMutablePointer<Float>, rows: Int, channels c
     Parallel.forEachChunk(rows, work: rows &* c) { range in biasActivationRows(y, rows: range, channels: c, bias: bias, activation: activation) }
 }
 
-/// Rows per GEMM tile so that a tile of the output (rows × columns floats) stays in L2 for its
-/// epilogue (~128 KiB).
+/// Rows per GEMM tile: small enough that a tile of the output (rows × columns floats, ~128 KiB)
+/// stays in L2 for its epilogue, large enough that OpenBLAS's packing of the weight matrix
+/// (depth × columns, repeated per call) is amortised over ≥ 8·depth rows.
 @inlinable
-func tileRows(columns: Int) -> Int { max(64, (32 * 1024 / max(columns, 1)) & ~7) }
+func tileRows(columns: Int, depth: Int) -> Int { max(64, (32 * 1024 / max(columns, 1)) & ~7, 8 * depth) }
 
 /// In-place activation backward over `count` elements: dy ← dy · act'(y).
 @inlinable
