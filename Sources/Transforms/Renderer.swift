@@ -1,5 +1,6 @@
 // The differentiable renderer of one EOT sample: printer -> mip-mapped bilinear warp of texture and
-// mask -> lighting -> alpha composite over the scene -> blur -> noise -> JPEG-like -> clamp.
+// mask -> lighting -> alpha composite over the scene -> motion blur -> blur -> resampling -> noise ->
+// JPEG-like -> clamp.
 // Forward and backward (to the texture only; the scene and mask get no gradient) side by side.
 import Foundation
 
@@ -117,14 +118,23 @@ public struct Renderer: Sendable {
             }
         }
 
-        // 7. Camera effects on the whole image.
+        // 7. Camera effects on the whole image: motion blur, defocus blur, resampling, noise, JPEG.
         let n = H * W * 3
+        let optics = cameraOperators(sample)
+        if let motion = optics.motion {
+            let copy = Array(UnsafeBufferPointer(start: img, count: n))
+            copy.withUnsafeBufferPointer { motion.forward($0.baseAddress!, into: img) }
+        }
         let kernel = Blur.kernel(sigma: sample.blurSigma)
         if !kernel.isEmpty {
             var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
             tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
                 Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
             } }
+        }
+        if let resample = optics.resample {
+            let copy = Array(UnsafeBufferPointer(start: img, count: n))
+            copy.withUnsafeBufferPointer { resample.forward($0.baseAddress!, into: img) }
         }
         if sample.noiseSigma > 0 { Noise.add(img, count: n, sigma: Float(sample.noiseSigma), seed: sample.noiseSeed) }
         if let q = sample.jpegQuality { JPEGLike.apply(img, width: W, height: H, quality: q) }
@@ -186,16 +196,21 @@ public struct Renderer: Sendable {
         let bw = box.x1 - box.x0
         if bw == 0 || box.y1 == box.y0 { return }
 
-        // 7'. Camera effects: noise, JPEG, clamp are identity; blur -> its adjoint.
+        // 7'. Camera effects: noise, JPEG, clamp are identity; resample, blur, motion blur -> adjoints.
         var g = [Float](repeating: 0, count: n)                              // (H, W, 3)
         let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
+        let optics = cameraOperators(cache.sample)
         g.withUnsafeMutableBufferPointer { gp in
-            gp.baseAddress!.update(from: dimg, count: n)
+            if let resample = optics.resample { resample.backward(dimg, into: gp.baseAddress!) } else { gp.baseAddress!.update(from: dimg, count: n) }
             if !kernel.isEmpty {
                 var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
                 tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
                     Blur.backward(gp.baseAddress!, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
                 } }
+            }
+            if let motion = optics.motion {
+                let copy = Array(UnsafeBufferPointer(start: gp.baseAddress!, count: n))
+                copy.withUnsafeBufferPointer { motion.backward($0.baseAddress!, into: gp.baseAddress!) }
             }
         }
 
@@ -272,5 +287,17 @@ struct Lighting {
         var d = dlit
         if gamma != 1 { d = lin > Renderer.gammaEpsilon ? d * gamma * powf(lin, gamma - 1) : 0 }
         return d * (c == 0 ? a.0 : (c == 1 ? a.1 : a.2))
+    }
+}
+
+extension Renderer {
+    /// The sample's linear camera operators (nil when the effect is off): motion blur before the
+    /// defocus blur, resampling after it. Built per sample (a few ms at 224×224).
+    func cameraOperators(_ sample: TransformSample) -> (motion: SparseImageOperator?, resample: SparseImageOperator?) {
+        let motion = sample.motionBlurLength >= 0.05
+            ? SparseImageOperator.motionBlur(width: sceneWidth, height: sceneHeight, length: sample.motionBlurLength, angleDegrees: sample.motionBlurAngle) : nil
+        let resample = sample.resampleScale < 0.999
+            ? SparseImageOperator.resample(width: sceneWidth, height: sceneHeight, scale: sample.resampleScale) : nil
+        return (motion, resample)
     }
 }

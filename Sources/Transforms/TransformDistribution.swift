@@ -70,6 +70,10 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     public var noiseSigma: ValueRange = .fixed(0)
     /// JPEG-like quality in [1, 100] (rounded to an integer per sample); nil = no quantisation.
     public var jpegQuality: ValueRange? = nil
+    /// Motion blur length in pixels, in [0, 50], at a uniformly random direction.
+    public var motionBlurLength: ValueRange = .fixed(0)
+    /// Camera resolution as a fraction of the image size, in [0.05, 1] (1 = no resampling).
+    public var resampleScale: ValueRange = .fixed(1)
 
     /// The identity distribution (see field defaults).
     public init() {}
@@ -104,6 +108,8 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         try blurSigma.validate("blurSigma", 0, 20)
         try noiseSigma.validate("noiseSigma", 0, 1)
         if let q = jpegQuality { try q.validate("jpegQuality", 1, 100) }
+        try motionBlurLength.validate("motionBlurLength", 0, 50)
+        try resampleScale.validate("resampleScale", 0.05, 1)
     }
 
     /// 4 finite points forming a convex quadrilateral with nonzero area, in either winding.
@@ -130,7 +136,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case fieldOfViewDegrees, yaw, pitch, roll, size, distance, placement, brightness, offset, contrast,
-             colorCast, gamma, printerGain, printerBias, blurSigma, noiseSigma, jpegQuality
+             colorCast, gamma, printerGain, printerBias, blurSigma, noiseSigma, jpegQuality, motionBlurLength, resampleScale
     }
 
     public init(from decoder: any Decoder) throws {
@@ -154,6 +160,8 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         blurSigma = try c.decodeIfPresent(ValueRange.self, forKey: .blurSigma) ?? d.blurSigma
         noiseSigma = try c.decodeIfPresent(ValueRange.self, forKey: .noiseSigma) ?? d.noiseSigma
         jpegQuality = try c.decodeIfPresent(ValueRange.self, forKey: .jpegQuality)
+        motionBlurLength = try c.decodeIfPresent(ValueRange.self, forKey: .motionBlurLength) ?? d.motionBlurLength
+        resampleScale = try c.decodeIfPresent(ValueRange.self, forKey: .resampleScale) ?? d.resampleScale
         try validate()
     }
 
@@ -194,13 +202,43 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         return d
     }()
 
-    public static let presetNames = ["digital", "tabletop", "identity"]
+    /// Print-and-capture simulation: a printed sticker photographed by a phone. Tabletop pose and
+    /// distance (yaw/pitch ±40°, roll ±30°, 2.5–6 patch widths), lighting (brightness 0.75–1.25,
+    /// contrast 0.85–1.1, colour cast ±6%, gamma 0.8–1.25); the printer: per-channel gain 0.82–0.95
+    /// and bias 0.03–0.08 (ink never reaches pure black, paper white tops out near 0.95 — the gamut
+    /// limits); the camera: defocus blur σ 0.3–1.5 px, motion blur 0–3 px in any direction,
+    /// resampling to 50–100% resolution, sensor noise σ 0.005–0.03, JPEG quality 60–95.
+    /// `generate --calibration` replaces the printer ranges with measured values.
+    public static let photo: TransformDistribution = {
+        var d = TransformDistribution()
+        d.yaw = .symmetric(40)
+        d.pitch = .symmetric(40)
+        d.roll = .symmetric(30)
+        d.size = nil
+        d.distance = ValueRange(2.5, 6)
+        d.placement = .anywhere(fullyInside: true)
+        d.brightness = ValueRange(0.75, 1.25)
+        d.contrast = ValueRange(0.85, 1.1)
+        d.colorCast = .symmetric(0.06)
+        d.gamma = ValueRange(0.8, 1.25)
+        d.printerGain = ValueRange(0.82, 0.95)
+        d.printerBias = ValueRange(0.03, 0.08)
+        d.blurSigma = ValueRange(0.3, 1.5)
+        d.motionBlurLength = ValueRange(0, 3)
+        d.resampleScale = ValueRange(0.5, 1)
+        d.noiseSigma = ValueRange(0.005, 0.03)
+        d.jpegQuality = ValueRange(60, 95)
+        return d
+    }()
+
+    public static let presetNames = ["digital", "tabletop", "photo", "identity"]
 
     /// "digital", "tabletop" or "identity" (case-insensitive).
     public static func preset(named name: String) throws -> TransformDistribution {
         switch name.lowercased() {
         case "digital": return .digital
         case "tabletop": return .tabletop
+        case "photo": return .photo
         case "identity": return TransformDistribution()
         default: throw TransformError.unknownPreset(name: name, available: presetNames)
         }

@@ -33,6 +33,12 @@ public struct TransformSample: Codable, Sendable, Equatable {
     public var noiseSeed: UInt64
     /// JPEG-like quality 1...100, nil = none.
     public var jpegQuality: Int?
+    /// Motion blur along a segment of this many pixels (0 = none) at `motionBlurAngle` degrees.
+    public var motionBlurLength: Double = 0
+    public var motionBlurAngle: Double = 0
+    /// Camera resolution relative to the image: the image is resampled down to this fraction of
+    /// its size and back up (1 = none).
+    public var resampleScale: Double = 1
 
     /// A sample; the defaults are the identity (fronto-parallel patch of width 0.3 at the
     /// centre, no lighting/printer/camera effect).
@@ -72,6 +78,9 @@ public struct TransformSample: Codable, Sendable, Equatable {
         try Check.within(blurSigma, 0, 20, "blurSigma")
         try Check.within(noiseSigma, 0, 1, "noiseSigma")
         if let q = jpegQuality { try Check.within(Double(q), 1, 100, "jpegQuality") }
+        try Check.within(motionBlurLength, 0, 50, "motionBlurLength")
+        try Check.within(motionBlurAngle, -360, 360, "motionBlurAngle")
+        try Check.within(resampleScale, 0.05, 1, "resampleScale")
     }
 
     public init(from decoder: any Decoder) throws {
@@ -88,6 +97,9 @@ public struct TransformSample: Codable, Sendable, Equatable {
             printerBias: try c.decode([Double].self, forKey: .printerBias), blurSigma: try c.decode(Double.self, forKey: .blurSigma),
             noiseSigma: try c.decode(Double.self, forKey: .noiseSigma), noiseSeed: try c.decode(UInt64.self, forKey: .noiseSeed),
             jpegQuality: try c.decodeIfPresent(Int.self, forKey: .jpegQuality))
+        motionBlurLength = try c.decodeIfPresent(Double.self, forKey: .motionBlurLength) ?? 0
+        motionBlurAngle = try c.decodeIfPresent(Double.self, forKey: .motionBlurAngle) ?? 0
+        resampleScale = try c.decodeIfPresent(Double.self, forKey: .resampleScale) ?? 1
         try validate()
     }
 
@@ -158,6 +170,10 @@ extension TransformDistribution {
                 s.centerX = u; s.centerY = v
             }
         }
+        // Drawn last, so that adding these factors left the earlier fields' streams unchanged.
+        s.motionBlurLength = uniform(motionBlurLength.min, motionBlurLength.max, &rng)
+        s.motionBlurAngle = uniform(0, 180, &rng)
+        s.resampleScale = uniform(resampleScale.min, resampleScale.max, &rng)
         return s
     }
 }

@@ -347,6 +347,33 @@ func identitySample(tw: Int, th: Int, sw: Int, sh: Int, ox: Int, oy: Int) -> Tra
         try check(tw: 10, th: 10, sw: 12, sh: 12, sample: s, mask: mask, seed: 160)
     }
 
+    @Test func gradientMotionBlurAndResampling() throws {
+        var s = TransformSample(roll: 8, size: 0.6, centerX: 0.3, centerY: 0.6)
+        s.motionBlurLength = 3.5; s.motionBlurAngle = 30
+        try check(tw: 6, th: 6, sw: 12, sh: 12, sample: s, seed: 170)
+        var r = TransformSample(roll: -8, size: 0.6, centerX: 0.6, centerY: 0.4)
+        r.resampleScale = 0.55
+        try check(tw: 6, th: 6, sw: 12, sh: 12, sample: r, seed: 175)
+        var both = s; both.resampleScale = 0.7; both.blurSigma = 0.6
+        try check(tw: 6, th: 6, sw: 12, sh: 12, sample: both, seed: 178)
+    }
+
+    @Test func motionBlurAndResamplingPreserveFlatImages() throws {
+        // A flat image stays flat (rows of both operators sum to 1); a horizontal motion blur
+        // leaves a horizontal edge alone and smears a vertical one.
+        let r = try Renderer(textureWidth: 4, textureHeight: 4, sceneWidth: 16, sceneHeight: 16)
+        var s = TransformSample(size: 0.3)   // with an all-zero mask below: image = scene
+        s.motionBlurLength = 5; s.motionBlurAngle = 0; s.resampleScale = 0.5
+        let flat = [Float](repeating: 0.4, count: 16 * 16 * 3)
+        let out = try r.forward(texture: [Float](repeating: 0, count: 48), mask: [Float](repeating: 0, count: 16), scene: flat, sample: s).image
+        #expect(out.allSatisfy { abs($0 - 0.4) < 1e-5 })
+        var edge = [Float](repeating: 0, count: 16 * 16 * 3)
+        for y in 0..<16 { for x in 8..<16 { for c in 0..<3 { edge[(y * 16 + x) * 3 + c] = 1 } } }
+        var m = s; m.resampleScale = 1
+        let smeared = try r.forward(texture: [Float](repeating: 0, count: 48), mask: [Float](repeating: 0, count: 16), scene: edge, sample: m).image
+        #expect(smeared[(8 * 16 + 7) * 3] > 0.2 && smeared[(8 * 16 + 8) * 3] < 0.8)   // the vertical edge is smeared
+    }
+
     @Test func gradientStopsAtPrinterClamp() throws {
         // One-sided expectation: a texel whose printed value is clamped (gain·t + bias > 1) gets 0.
         let r = try Renderer(textureWidth: 4, textureHeight: 4, sceneWidth: 8, sceneHeight: 8)
