@@ -54,11 +54,19 @@ let package = Package(
             dependencies: ["Networks", "Transforms", "Imaging"],
             resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
+        .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+
+        // MARK: - Pictures and print output
+        .target(
+            name: "Drawing",
+            dependencies: ["Imaging"],
+            resources: [.copy("Resources/font8x8_basic.txt"), .copy("Resources/FONT-LICENSE.md")]),
 
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "Imaging", "Attack", "Transforms", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
@@ -68,5 +76,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "CLITests", dependencies: ["robustpatch", "Imaging"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
     ]
 )

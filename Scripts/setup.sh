@@ -19,7 +19,7 @@ for arg in "$@"; do
     esac
 done
 
-packages=(libpng-dev libjpeg-dev libopenblas-dev pkg-config)
+packages=(libpng-dev libjpeg-dev libopenblas-dev pkg-config chromium)  # chromium: EvaluationTests open report.html headless
 if [[ $with_reference -eq 1 ]]; then
     packages+=(python3-torch python3-pil)
 fi

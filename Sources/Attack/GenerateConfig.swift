@@ -25,6 +25,11 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var npsWeight = 0.0
     /// Palette file for NPS; nil = the bundled default.
     public var palettePath: String? = nil
+    /// Printable palette given inline (RGB in [0, 1]), e.g. measured by `calibrate`; wins over
+    /// `palettePath`.
+    public var paletteRGB: [[Float]]? = nil
+    /// The calibration file this run's printer model and palette came from (for the record).
+    public var calibrationPath: String? = nil
     /// Validate every this many steps on held-out scenes (0 = never).
     public var validateEvery = 50
     /// Size of the fixed validation set (held-out scenes × transform samples); the final

@@ -93,7 +93,15 @@ public final class PatchTrainer {
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
         try Self.checkPatchFits(config.distribution, models: models)
         slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch) }
-        palette = config.npsWeight > 0 ? try (config.palettePath.map { try PrintablePalette.read(from: $0) } ?? PrintablePalette.defaultPalette()) : nil
+        if config.npsWeight > 0 {
+            if let rgb = config.paletteRGB {
+                palette = try PrintablePalette(colors: rgb.map { SIMD3($0[0], $0[1], $0[2]) })
+            } else {
+                palette = try config.palettePath.map { try PrintablePalette.read(from: $0) } ?? PrintablePalette.defaultPalette()
+            }
+        } else {
+            palette = nil
+        }
         trainCount = train.count
 
         var vrng = SplitMix64(seed: config.seed ^ 0x5EED_0F_7A11_DA7E)

@@ -64,6 +64,10 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// Printer colour model, per channel (sampled independently): printed = clamp(gain·t + bias, 0, 1).
     public var printerGain: ValueRange = .fixed(1)
     public var printerBias: ValueRange = .fixed(0)
+    /// Per-channel (R, G, B) printer ranges, e.g. from a colour calibration; when set they replace
+    /// `printerGain` / `printerBias` (same number of draws, so other factors' streams are kept).
+    public var printerChannelGain: [ValueRange]? = nil
+    public var printerChannelBias: [ValueRange]? = nil
     /// Gaussian blur of the whole image, sigma in pixels, in [0, 20].
     public var blurSigma: ValueRange = .fixed(0)
     /// Additive Gaussian sensor noise, sigma in [0, 1] pixel units.
@@ -105,6 +109,11 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         try gamma.validate("gamma", 0.05, 20)
         try printerGain.validate("printerGain", 0, 100)
         try printerBias.validate("printerBias", -1, 1)
+        for (name, ranges, lo, hi) in [("printerChannelGain", printerChannelGain, 0.0, 100.0), ("printerChannelBias", printerChannelBias, -1, 1)] {
+            guard let ranges else { continue }
+            guard ranges.count == 3 else { throw TransformError.invalid(field: name, reason: "needs 3 ranges (R, G, B), got \(ranges.count)") }
+            for (c, r) in ranges.enumerated() { try r.validate("\(name)[\(c)]", lo, hi) }
+        }
         try blurSigma.validate("blurSigma", 0, 20)
         try noiseSigma.validate("noiseSigma", 0, 1)
         if let q = jpegQuality { try q.validate("jpegQuality", 1, 100) }
@@ -136,7 +145,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case fieldOfViewDegrees, yaw, pitch, roll, size, distance, placement, brightness, offset, contrast,
-             colorCast, gamma, printerGain, printerBias, blurSigma, noiseSigma, jpegQuality, motionBlurLength, resampleScale
+             colorCast, gamma, printerGain, printerBias, printerChannelGain, printerChannelBias, blurSigma, noiseSigma, jpegQuality, motionBlurLength, resampleScale
     }
 
     public init(from decoder: any Decoder) throws {
@@ -157,6 +166,8 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         gamma = try c.decodeIfPresent(ValueRange.self, forKey: .gamma) ?? d.gamma
         printerGain = try c.decodeIfPresent(ValueRange.self, forKey: .printerGain) ?? d.printerGain
         printerBias = try c.decodeIfPresent(ValueRange.self, forKey: .printerBias) ?? d.printerBias
+        printerChannelGain = try c.decodeIfPresent([ValueRange].self, forKey: .printerChannelGain)
+        printerChannelBias = try c.decodeIfPresent([ValueRange].self, forKey: .printerChannelBias)
         blurSigma = try c.decodeIfPresent(ValueRange.self, forKey: .blurSigma) ?? d.blurSigma
         noiseSigma = try c.decodeIfPresent(ValueRange.self, forKey: .noiseSigma) ?? d.noiseSigma
         jpegQuality = try c.decodeIfPresent(ValueRange.self, forKey: .jpegQuality)

@@ -136,8 +136,14 @@ extension TransformDistribution {
         s.contrast = uniform(contrast.min, contrast.max, &rng)
         s.colorGain = (0..<3).map { _ in 1 + uniform(colorCast.min, colorCast.max, &rng) }
         s.gamma = uniform(gamma.min, gamma.max, &rng)
-        s.printerGain = (0..<3).map { _ in uniform(printerGain.min, printerGain.max, &rng) }
-        s.printerBias = (0..<3).map { _ in uniform(printerBias.min, printerBias.max, &rng) }
+        s.printerGain = (0..<3).map { c in
+            let r = printerChannelGain?[c] ?? printerGain
+            return uniform(r.min, r.max, &rng)
+        }
+        s.printerBias = (0..<3).map { c in
+            let r = printerChannelBias?[c] ?? printerBias
+            return uniform(r.min, r.max, &rng)
+        }
         s.blurSigma = uniform(blurSigma.min, blurSigma.max, &rng)
         s.noiseSigma = uniform(noiseSigma.min, noiseSigma.max, &rng)
         s.noiseSeed = rng.next()

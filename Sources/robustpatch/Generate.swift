@@ -2,6 +2,7 @@
 // runs PatchTrainer, prints progress, writes the run folder.
 import ArgumentParser
 import Attack
+import Calibration
 import Foundation
 import Imaging
 import Networks
@@ -58,11 +59,16 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("tv"), help: "Total-variation weight.")
     var tvWeight = 0.02
 
-    @Option(name: .customLong("nps"), help: "Non-printability weight (0 = off).")
-    var npsWeight = 0.0
+    @Option(name: .customLong("nps"), help: "Non-printability weight (default 0 = off; 0.05 with --calibration).")
+    var npsWeightOption: Double?
+    var npsWeight: Double { npsWeightOption ?? 0 }
+    var npsGiven: Bool { npsWeightOption != nil }
 
     @Option(help: "Printable palette file for --nps (default: the bundled generic palette).")
     var palette: String?
+
+    @Option(help: "A calibration file from `robustpatch calibrate`: its measured printer→camera colour model replaces the distribution's printer model (±3% gain, ±0.01 bias) and its measured colours become the printable palette (NPS weight 0.05 unless --nps is given).")
+    var calibration: String?
 
     @Option(help: "Longer side of the optimised texture, pixels.")
     var texture = 64
@@ -122,6 +128,16 @@ struct Generate: ParsableCommand {
         c.tvWeight = tvWeight; c.npsWeight = npsWeight; c.palettePath = palette
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
+        if let path = calibration {
+            let cal: ColorCalibration
+            do { cal = try ColorCalibration.read(from: path) } catch { throw ValidationError("\(error)") }
+            let (gain, bias) = cal.printerGainBias() ?? (cal.channelGain, cal.channelBias)
+            c.distribution.printerChannelGain = gain.map { ValueRange(max(0, $0 * 0.97), $0 * 1.03) }
+            c.distribution.printerChannelBias = bias.map { ValueRange(max(-1, $0 - 0.01), min(1, $0 + 0.01)) }
+            c.paletteRGB = cal.palette.map { [$0.x, $0.y, $0.z] }
+            if !npsGiven { c.npsWeight = 0.05 }
+            c.calibrationPath = path
+        }
         try c.validate()
         return c
     }

@@ -1,0 +1,108 @@
+// `Evaluation`: how well a patch works, honestly measured — success over a transformation
+// distribution with Wilson intervals, control patches, factor bins, transfer across models,
+// grids and heat maps, and a self-contained HTML report. This file runs a whole evaluation;
+// it does not parse options (the CLI does) nor draw pictures (Grid.swift, Report.swift).
+import Foundation
+import Networks
+import Transforms
+
+public struct EvaluationSettings: Sendable {
+    /// Control textures to evaluate with the patch's mask on the same samples.
+    public var controls: [ControlKind] = ControlKind.allCases
+    /// Controls use the first this many samples (nil = all).
+    public var controlSamples: Int? = nil
+    /// Bins per factor.
+    public var bins = 5
+    /// Seed of the control textures (the samples have their own).
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+public enum PatchEvaluator {
+    /// Evaluates every patch on every model with the same samples. `progress` gets short lines.
+    public static func evaluate(patches: [EvaluatedPatch], benches: [ModelBench], samples: SampleSet, settings: EvaluationSettings,
+                                labels: ClassLabels, distribution: TransformDistribution?, version: String,
+                                progress: ((String) -> Void)? = nil) throws -> EvaluationRecord {
+        guard !samples.samples.isEmpty else { throw EvaluationError.badOption("zero samples: give --samples N with N ≥ 1") }
+        guard !patches.isEmpty else { throw EvaluationError.badOption("give at least one --patch") }
+        guard !benches.isEmpty else { throw EvaluationError.badOption("give at least one --model") }
+        guard settings.bins >= 1, settings.bins <= 50 else { throw EvaluationError.badOption("--bins must be 1…50, got \(settings.bins)") }
+        for b in benches {
+            if let bad = samples.samples.first(where: { $0.scene >= b.scenes.count }) {
+                throw EvaluationError.badSamples("a sample uses scene \(bad.scene) but only \(b.scenes.count) scenes are loaded")
+            }
+        }
+        let started = Date()
+        let controlCount = min(samples.samples.count, max(0, settings.controlSamples ?? samples.samples.count))
+        var forwards = 0
+        var results: [PatchEvaluation] = []
+        for patch in patches {
+            var perModel: [ModelEvaluation] = []
+            for bench in benches {
+                let t0 = Date()
+                let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples.samples[...], target: patch.target) { done in
+                    if done % (bench.batch * 8) == 0 { progress?("  \(patch.name) on \(bench.model.name): \(done)/\(samples.samples.count)") }
+                }
+                forwards += outcomes.count
+                var controls: [TextureSummary] = []
+                if controlCount > 0 {
+                    for kind in settings.controls {
+                        let tex = kind.texture(for: patch, seed: settings.seed)
+                        let o = try bench.score(texture: tex, mask: patch.mask, samples: samples.samples.prefix(controlCount), target: patch.target)
+                        forwards += o.count
+                        controls.append(TextureSummary(texture: kind.rawValue, outcomes: o, target: patch.target))
+                    }
+                }
+                let summary = TextureSummary(texture: "patch", outcomes: outcomes, target: patch.target)
+                let success = outcomes.map { o in patch.target.map { o.top1 == $0 } ?? o.flipped }
+                let bins = Binning.factorBins(samples: samples.samples, success: success, bins: settings.bins)
+                var perScene = [Proportion](repeating: Proportion(successes: 0, trials: 0), count: bench.scenes.count)
+                for (i, s) in samples.samples.enumerated() { perScene[s.scene].add(success[i]) }
+                let sceneNames = samples.scenes.count == perScene.count ? samples.scenes : (0..<perScene.count).map { "scene \($0)" }
+                let seconds = Date().timeIntervalSince(t0)
+                perModel.append(ModelEvaluation(
+                    model: bench.model.name, inputSize: bench.inputSize, patch: summary, controls: controls, controlSamples: controlCount,
+                    bins: bins, worstBins: Binning.worst(bins, binsPerFactor: settings.bins),
+                    scenes: zip(sceneNames, perScene).map { SceneSummary(scene: $0, success: $1) }, seconds: seconds, outcomes: outcomes))
+                progress?(String(format: "  %@ on %@: %.1f s", patch.name, bench.model.name, seconds))
+            }
+            var result = PatchEvaluation(patch: patch.name, source: patch.source, target: patch.target, targetLabel: patch.target.map { labels[$0] },
+                                         textureWidth: patch.width, textureHeight: patch.height, models: perModel)
+            if let v = patch.runValidation {
+                result.runValidation = v
+                let theirs = Proportion(successes: Int((v.success * Double(v.samples)).rounded()), trials: v.samples).wilson()
+                result.runValidationInterval = [theirs.low, theirs.high]
+                let first = patch.models.first.map { $0.lowercased().replacingOccurrences(of: "efficientnet-", with: "") }
+                if let m = perModel.first(where: { $0.model == first }) {
+                    result.agreesWithRun = intervalsOverlap(m.patch.success.wilson(), theirs)
+                }
+            }
+            results.append(result)
+        }
+        return EvaluationRecord(version: version, created: ISO8601DateFormatter().string(from: Date()), seed: samples.seed,
+                                samples: samples.samples.count, method: samples.method, stratified: samples.stratified,
+                                distribution: distribution, scenes: samples.scenes, controls: controlCount > 0 ? settings.controls.map(\.rawValue) : [],
+                                threads: Parallel.threadCount, forwardPasses: forwards, elapsedSeconds: Date().timeIntervalSince(started),
+                                patches: results)
+    }
+
+    /// Loads models by spec (lite0, lite1, lite2 or a file); a failure names the spec.
+    public static func loadModels(_ specs: [String]) throws -> [EfficientNetLite] {
+        guard !specs.isEmpty, !specs.contains(where: \.isEmpty) else { throw EvaluationError.badOption("--model: give a comma-separated list such as lite0,lite1") }
+        return try specs.map { spec in
+            do { return try ModelZoo.load(spec) } catch { throw EvaluationError.modelFailed(spec: spec, reason: "\(error)") }
+        }
+    }
+
+    /// The two factors whose bins differ most in success (for a heat map), in Factor order on ties.
+    public static func mostTellingFactors(_ bins: [FactorBin]) -> (Factor, Factor)? {
+        var spread: [(Factor, Double)] = []
+        for f in Factor.allCases {
+            let rates = bins.filter { $0.factor == f.rawValue && $0.success.trials > 0 }.map(\.success.rate)
+            if let lo = rates.min(), let hi = rates.max() { spread.append((f, hi - lo)) }
+        }
+        let sorted = spread.enumerated().sorted { ($0.element.1, -$0.offset) > ($1.element.1, -$1.offset) }.map(\.element.0)
+        guard sorted.count >= 2 else { return nil }
+        return (sorted[0], sorted[1])
+    }
+}

@@ -1,0 +1,126 @@
+// The named factors of a transformation that evaluation bins by and grids sweep over: how to read
+// one from a TransformSample, set it, and pin it in a TransformDistribution. Not the sampler.
+import Transforms
+
+public enum Factor: String, CaseIterable, Codable, Sendable {
+    /// In-plane rotation, degrees.
+    case roll
+    /// Tilt about the vertical / horizontal axis, degrees.
+    case yaw, pitch
+    /// Apparent patch width as a fraction of the shorter image side.
+    case size
+    /// Lighting gain, gamma and contrast on the patch.
+    case brightness, gamma, contrast
+    /// Camera blur and sensor noise sigma (blur in pixels, noise in [0, 1] pixel units).
+    case blur, noise
+
+    public static var names: [String] { allCases.map(\.rawValue) }
+
+    /// A factor by name (case-insensitive; `rotation` = roll, `blurSigma` = blur, `noiseSigma` = noise).
+    public static func parse(_ name: String) throws -> Factor {
+        let key = name.lowercased().trimmingCharacters(in: .whitespaces)
+        let aliases = ["rotation": Factor.roll, "blursigma": .blur, "noisesigma": .noise, "scale": .size]
+        if let f = Factor(rawValue: key) ?? aliases[key] { return f }
+        throw EvaluationError.unknownFactor(name: name, valid: names)
+    }
+
+    public func value(of s: TransformSample) -> Double {
+        switch self {
+        case .roll: return s.roll
+        case .yaw: return s.yaw
+        case .pitch: return s.pitch
+        case .size: return s.size
+        case .brightness: return s.brightness
+        case .gamma: return s.gamma
+        case .contrast: return s.contrast
+        case .blur: return s.blurSigma
+        case .noise: return s.noiseSigma
+        }
+    }
+
+    public func set(_ v: Double, in s: inout TransformSample) {
+        switch self {
+        case .roll: s.roll = v
+        case .yaw: s.yaw = v
+        case .pitch: s.pitch = v
+        case .size: s.size = v
+        case .brightness: s.brightness = v
+        case .gamma: s.gamma = v
+        case .contrast: s.contrast = v
+        case .blur: s.blurSigma = v
+        case .noise: s.noiseSigma = v
+        }
+    }
+
+    /// The range this factor is drawn from. For `size` in a distance-based distribution this is
+    /// the distance range (patch widths), which `pin` also takes.
+    public func range(in d: TransformDistribution) -> ValueRange {
+        switch self {
+        case .roll: return d.roll
+        case .yaw: return d.yaw
+        case .pitch: return d.pitch
+        case .size: return d.size ?? d.distance ?? .fixed(0.3)
+        case .brightness: return d.brightness
+        case .gamma: return d.gamma
+        case .contrast: return d.contrast
+        case .blur: return d.blurSigma
+        case .noise: return d.noiseSigma
+        }
+    }
+
+    /// Fixes the factor at `v` (a value of `range(in:)`'s kind) in the distribution.
+    public func pin(_ v: Double, in d: inout TransformDistribution) {
+        switch self {
+        case .roll: d.roll = .fixed(v)
+        case .yaw: d.yaw = .fixed(v)
+        case .pitch: d.pitch = .fixed(v)
+        case .size: if d.distance != nil && d.size == nil { d.distance = .fixed(v) } else { d.size = .fixed(v) }
+        case .brightness: d.brightness = .fixed(v)
+        case .gamma: d.gamma = .fixed(v)
+        case .contrast: d.contrast = .fixed(v)
+        case .blur: d.blurSigma = .fixed(v)
+        case .noise: d.noiseSigma = .fixed(v)
+        }
+    }
+
+    /// Fixes the factor at a *sample* value `v` (for size: the apparent size, never a distance).
+    public func pinSampleValue(_ v: Double, in d: inout TransformDistribution) {
+        if self == .size { d.size = .fixed(v); d.distance = nil } else { pin(v, in: &d) }
+    }
+
+    /// Values a renderer accepts (a grid axis outside these is an error).
+    public var allowed: ClosedRange<Double> {
+        switch self {
+        case .roll: return -360...360
+        case .yaw, .pitch: return -88.9...88.9
+        case .size: return 0.01...4
+        case .brightness, .contrast: return 0...100
+        case .gamma: return 0.05...20
+        case .blur: return 0...20
+        case .noise: return 0...1
+        }
+    }
+
+    /// How a value is written in tables and on axes.
+    public func format(_ v: Double) -> String {
+        let text = formatSigned(v)
+        return text.hasPrefix("-") && Double(text.filter { "0123456789.-".contains($0) }) == 0 ? String(text.dropFirst()) : text
+    }
+
+    func formatSigned(_ v: Double) -> String {
+        switch self {
+        case .roll, .yaw, .pitch: return String(format: "%.0f°", v)
+        case .size: return String(format: "%.2f", v)
+        case .brightness, .gamma, .contrast: return String(format: "%.2f", v)
+        case .blur: return String(format: "%.1fpx", v)
+        case .noise: return String(format: "%.3f", v)
+        }
+    }
+
+    /// ASCII form for bitmap-font axes (no degree sign).
+    public func formatASCII(_ v: Double) -> String {
+        format(v).replacingOccurrences(of: "°", with: "deg")
+    }
+}
+
+import Foundation

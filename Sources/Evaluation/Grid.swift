@@ -1,0 +1,161 @@
+// Grids over two factors: a contact sheet (each cell the rendered model input with its top-1
+// label, framed by outcome) and a heat map of success (each cell K random samples with the two
+// factors pinned). Computing them is here; drawing them is in Pictures.swift.
+import Foundation
+import Networks
+import Transforms
+
+/// One axis of a grid: a factor and the values it takes, parsed from "FACTOR:MIN..MAX:N".
+public struct GridAxis: Sendable, Equatable {
+    public var factor: Factor
+    public var values: [Double]
+
+    public init(factor: Factor, values: [Double]) { self.factor = factor; self.values = values }
+
+    /// "roll:-45..45:5" → roll at -45, -22.5, 0, 22.5, 45. N = 1 gives MIN.
+    public static func parse(_ text: String, option: String = "axis") throws -> GridAxis {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let usage = "\(option) \(text): write FACTOR:MIN..MAX:N, e.g. roll:-45..45:5 (factors: \(Factor.names.joined(separator: ", ")))"
+        guard parts.count == 3 else { throw EvaluationError.badOption(usage) }
+        let factor = try Factor.parse(parts[0])
+        let range = parts[1].components(separatedBy: "..")
+        guard range.count == 2, let lo = Double(range[0]), let hi = Double(range[1]), lo.isFinite, hi.isFinite, lo <= hi,
+              let n = Int(parts[2]) else { throw EvaluationError.badOption(usage) }
+        guard (1...16).contains(n) else { throw EvaluationError.badOption("\(option) \(text): N must be 1…16, got \(n)") }
+        guard factor.allowed.contains(lo), factor.allowed.contains(hi) else {
+            throw EvaluationError.badOption("\(option) \(text): \(factor.rawValue) must stay within \(factor.allowed.lowerBound)…\(factor.allowed.upperBound)")
+        }
+        let values = n == 1 ? [lo] : (0..<n).map { lo + (hi - lo) * Double($0) / Double(n - 1) }
+        return GridAxis(factor: factor, values: values)
+    }
+}
+
+/// How a grid cell's top-1 relates to the target and the clean scene.
+public enum CellOutcome: String, Codable, Sendable {
+    /// top-1 is the target.
+    case target
+    /// top-1 is some other class than the clean scene's.
+    case other
+    /// top-1 is the clean scene's.
+    case unchanged
+
+    init(_ o: SampleOutcome, target: Int?) {
+        if let t = target, o.top1 == t { self = .target } else if o.flipped { self = .other } else { self = .unchanged }
+    }
+}
+
+public struct GridCell: Sendable {
+    /// The model input (S, S, 3).
+    public var pixels: [Float]
+    public var top1: Int
+    public var probability: Float
+    public var outcome: CellOutcome
+}
+
+public struct ContactSheet: Sendable {
+    public var rows: GridAxis
+    public var columns: GridAxis
+    /// (rows, columns).
+    public var cells: [[GridCell]]
+    public var imageSize: Int
+    public var cleanTop1: Int
+    public var sceneName: String
+    public var modelName: String
+    public var patchName: String
+    public var target: Int?
+}
+
+public enum GridMaker {
+    /// The sample every cell starts from: each factor at its range's midpoint, the patch centred,
+    /// no colour cast or printer change, no JPEG. Deterministic.
+    public static func baseSample(distribution: TransformDistribution, imageSize: Int, patchAspect: Double) -> TransformSample {
+        var d = distribution
+        for f in Factor.allCases { let r = f.range(in: d); f.pin((r.min + r.max) / 2, in: &d) }
+        d.placement = .region(x: .fixed(0.5), y: .fixed(0.5))
+        d.offset = .fixed((d.offset.min + d.offset.max) / 2)
+        d.colorCast = .fixed(0)
+        d.printerGain = .fixed(1); d.printerBias = .fixed(0)
+        d.jpegQuality = nil
+        var rng = SplitMix64(seed: 0)
+        return d.sample(imageWidth: imageSize, imageHeight: imageSize, patchAspect: patchAspect, using: &rng)
+    }
+
+    static func check(_ rows: GridAxis, _ columns: GridAxis) throws {
+        guard rows.factor != columns.factor else {
+            throw EvaluationError.badOption("--rows and --cols both sweep \(rows.factor.rawValue); give two different factors")
+        }
+    }
+
+    /// Renders the patch into `scene` (an index into the bench's scenes) at every grid point.
+    public static func contactSheet(patch: EvaluatedPatch, bench: ModelBench, scene: Int, sceneName: String,
+                                    rows: GridAxis, columns: GridAxis, base: TransformSample) throws -> ContactSheet {
+        try check(rows, columns)
+        guard bench.scenes.indices.contains(scene) else { throw EvaluationError.badOption("scene \(scene) is not loaded") }
+        var samples: [EvaluationSample] = []
+        for r in rows.values {
+            for c in columns.values {
+                var t = base
+                rows.factor.set(r, in: &t)
+                columns.factor.set(c, in: &t)
+                do { try t.validate() } catch { throw EvaluationError.badOption("grid point \(rows.factor.rawValue)=\(r), \(columns.factor.rawValue)=\(c): \(error)") }
+                samples.append(EvaluationSample(scene: scene, transform: t))
+            }
+        }
+        var images: [[Float]]? = []
+        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples[...], target: patch.target, keep: &images)
+        let kept = images ?? []
+        let nc = columns.values.count
+        let cells = rows.values.indices.map { r in
+            columns.values.indices.map { c -> GridCell in
+                let o = outcomes[r * nc + c]
+                return GridCell(pixels: kept[r * nc + c], top1: o.top1, probability: o.top1Probability, outcome: CellOutcome(o, target: patch.target))
+            }
+        }
+        return ContactSheet(rows: rows, columns: columns, cells: cells, imageSize: bench.inputSize, cleanTop1: bench.cleanTop1[scene],
+                            sceneName: sceneName, modelName: bench.model.name, patchName: patch.name, target: patch.target)
+    }
+
+    /// Success (targeted top-1, or flip when untargeted) over `samplesPerCell` random samples of
+    /// `distribution` per cell, with the two factors pinned at the cell's values; scenes go
+    /// round-robin over the bench's scenes. Deterministic for a seed.
+    public static func heatMap(patch: EvaluatedPatch, bench: ModelBench, rows: GridAxis, columns: GridAxis,
+                               distribution: TransformDistribution, samplesPerCell: Int, seed: UInt64) throws -> HeatMap {
+        try check(rows, columns)
+        guard (1...10_000).contains(samplesPerCell) else {
+            throw EvaluationError.badOption("--heatmap-samples must be 1…10000, got \(samplesPerCell)")
+        }
+        var rng = SplitMix64(seed: seed ^ 0x4EA7_3A95)
+        var samples: [EvaluationSample] = []
+        var k = 0
+        for r in rows.values {
+            for c in columns.values {
+                var d = distribution
+                rows.factor.pinSampleValue(r, in: &d)
+                columns.factor.pinSampleValue(c, in: &d)
+                for _ in 0..<samplesPerCell {
+                    let t = d.sample(imageWidth: bench.inputSize, imageHeight: bench.inputSize, patchAspect: patch.aspect, using: &rng)
+                    samples.append(EvaluationSample(scene: k % bench.scenes.count, transform: t))
+                    k += 1
+                }
+            }
+        }
+        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples[...], target: patch.target)
+        var cells: [[Proportion]] = []
+        var i = 0
+        for _ in rows.values {
+            var row: [Proportion] = []
+            for _ in columns.values {
+                var p = Proportion(successes: 0, trials: 0)
+                for _ in 0..<samplesPerCell {
+                    let o = outcomes[i]; i += 1
+                    p.add(patch.target.map { o.top1 == $0 } ?? o.flipped)
+                }
+                row.append(p)
+            }
+            cells.append(row)
+        }
+        return HeatMap(rowFactor: rows.factor.rawValue, columnFactor: columns.factor.rawValue, rowValues: rows.values,
+                       columnValues: columns.values, cells: cells,
+                       note: "\(samplesPerCell) random samples per cell (other factors drawn from the distribution), seed \(seed)")
+    }
+}
