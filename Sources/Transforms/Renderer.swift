@@ -293,11 +293,11 @@ struct Lighting {
 extension Renderer {
     /// The sample's linear camera operators (nil when the effect is off): motion blur before the
     /// defocus blur, resampling after it. Built per sample (a few ms at 224×224).
-    func cameraOperators(_ sample: TransformSample) -> (motion: SparseImageOperator?, resample: SparseImageOperator?) {
+    func cameraOperators(_ sample: TransformSample) -> (motion: SparseImageOperator?, resample: SeparableResample?) {
         let motion = sample.motionBlurLength >= 0.05
             ? SparseImageOperator.motionBlur(width: sceneWidth, height: sceneHeight, length: sample.motionBlurLength, angleDegrees: sample.motionBlurAngle) : nil
         let resample = sample.resampleScale < 0.999
-            ? SparseImageOperator.resample(width: sceneWidth, height: sceneHeight, scale: sample.resampleScale) : nil
+            ? SeparableResample(width: sceneWidth, height: sceneHeight, scale: sample.resampleScale) : nil
         return (motion, resample)
     }
 }

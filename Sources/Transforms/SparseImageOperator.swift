@@ -1,7 +1,7 @@
-// SparseImageOperator: a linear map on (H, W, 3) images where each output pixel is a weighted sum
-// of input pixels (same weights for the three channels), stored as compressed rows. Used for the
-// camera effects of print-and-capture simulation: motion blur along a direction and resampling
-// (the camera's lower resolution). Forward y = A·x; backward dx = Aᵀ·dy, exact by construction.
+// Linear camera effects of print-and-capture simulation on (H, W, 3) images, each with an exact
+// adjoint for backward: SparseImageOperator (each output pixel a weighted sum of input pixels,
+// compressed rows; used for motion blur along a direction) and SeparableResample (the camera's
+// lower resolution: down- then up-sampling, one sparse matrix per axis).
 import Foundation
 
 struct SparseImageOperator: Sendable {
@@ -67,12 +67,67 @@ struct SparseImageOperator: Sendable {
         }
     }
 
-    /// Camera resampling: down to ⌈scale·W⌉ × ⌈scale·H⌉ with a triangle (antialiasing) filter,
-    /// then bilinear back up to W × H: the detail a lower-resolution camera loses.
-    static func resample(width W: Int, height H: Int, scale: Double) -> SparseImageOperator {
-        let ax = axisMatrix(size: W, scale: scale), ay = axisMatrix(size: H, scale: scale)
-        return SparseImageOperator(width: W, height: H) { x, y, add in
-            for (j, wy) in ay[y] { for (i, wx) in ax[x] { add(j * W + i, wy * wx) } }
+
+}
+
+/// Camera resampling: down to ⌈scale·W⌉ × ⌈scale·H⌉ with a triangle (antialiasing) filter, then
+/// bilinear back up to W × H — the detail a lower-resolution camera loses. Separable: one sparse
+/// (up ∘ down) matrix per axis, applied to rows then columns; backward applies the transposes.
+struct SeparableResample: Sendable {
+    let width: Int, height: Int
+    let ax: [[(Int, Float)]], ay: [[(Int, Float)]]
+
+    init(width: Int, height: Int, scale: Double) {
+        self.width = width; self.height = height
+        ax = Self.axisMatrix(size: width, scale: scale)
+        ay = Self.axisMatrix(size: height, scale: scale)
+    }
+
+    /// y = Ay · x · Axᵀ per channel; `y` must not alias `x`.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let W = width, H = height
+        var tmp = [Float](repeating: 0, count: W * H * 3)
+        tmp.withUnsafeMutableBufferPointer { t in
+            let tp = t.baseAddress!
+            for r in 0..<H {
+                for o in 0..<W {
+                    var a: Float = 0, b: Float = 0, c: Float = 0
+                    for (i, w) in ax[o] { let q = (r * W + i) * 3; a += w * x[q]; b += w * x[q + 1]; c += w * x[q + 2] }
+                    let d = (r * W + o) * 3
+                    tp[d] = a; tp[d + 1] = b; tp[d + 2] = c
+                }
+            }
+            for o in 0..<H {
+                let dst = y + o * W * 3
+                dst.update(repeating: 0, count: W * 3)
+                for (j, w) in ay[o] {
+                    let src = tp + j * W * 3
+                    for k in 0..<(W * 3) { dst[k] += w * src[k] }
+                }
+            }
+        }
+    }
+
+    /// dx = Ayᵀ · dy · Ax per channel, WRITES dx; `dx` must not alias `dy`.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let W = width, H = height
+        var tmp = [Float](repeating: 0, count: W * H * 3)
+        tmp.withUnsafeMutableBufferPointer { t in
+            let tp = t.baseAddress!
+            for o in 0..<H {
+                let src = dy + o * W * 3
+                for (j, w) in ay[o] {
+                    let dst = tp + j * W * 3
+                    for k in 0..<(W * 3) { dst[k] += w * src[k] }
+                }
+            }
+            dx.update(repeating: 0, count: W * H * 3)
+            for r in 0..<H {
+                for o in 0..<W {
+                    let s = (r * W + o) * 3
+                    for (i, w) in ax[o] { let q = (r * W + i) * 3; dx[q] += w * tp[s]; dx[q + 1] += w * tp[s + 1]; dx[q + 2] += w * tp[s + 2] }
+                }
+            }
         }
     }
 
