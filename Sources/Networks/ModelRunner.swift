@@ -70,7 +70,6 @@ public final class ModelRunner {
             maxActivation = max(maxActivation, n * ch * cw * block.depthwise.channels, size)
             cur = p
         }
-        headInput = cur
         headSize = (ch, cw)
         let head = ws.buffer("head", count: n * ch * cw * model.head.outputChannels)
         Profiler.shared.measure("fwd head") { model.head.forward(cur, n: n, height: ch, width: cw, into: head, workspace: ws) }
@@ -80,7 +79,6 @@ public final class ModelRunner {
         model.classifier.forward(pooled, n: n, into: logits)
     }
 
-    private var headInput: UnsafeMutablePointer<Float>?
     private var headSize = (0, 0)
 
     /// d loss / d images (N, H, W, 3) for d loss / d logits (N, classes), through the last forward.
@@ -93,7 +91,7 @@ public final class ModelRunner {
 
     /// Pointer form of `backward`: WRITES dImages (N, H, W, 3).
     public func backward(_ dLogits: UnsafePointer<Float>, into dImages: UnsafeMutablePointer<Float>) {
-        guard let s = inputShape, let headInput else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        guard let s = inputShape else { preconditionFailure("ModelRunner.backward needs a forward first") }
         let ws = workspace
         let (n, h, w) = (s[0], s[1], s[2])
         let grads = (0..<3).map { ws.buffer("grad\($0)", count: maxActivation) }
@@ -101,9 +99,8 @@ public final class ModelRunner {
         let dPooled = ws.buffer("grad.pooled", count: n * hc)
         model.classifier.backward(dy: dLogits, n: n, into: dPooled)
         GlobalAveragePool.backward(dy: dPooled, n: n, height: headSize.0, width: headSize.1, channels: hc, into: grads[0])
-Profiler.shared.measure("bwd head") { model.head.backward(dy: grads[0], y: ws.buffer("head", count: 0), n: n, height: headSize.0, width: headSize.1,
+        Profiler.shared.measure("bwd head") { model.head.backward(dy: grads[0], y: ws.buffer("head", count: 0), n: n, height: headSize.0, width: headSize.1,
                             into: grads[1], workspace: ws) }
-        _ = headInput
         // Three rotating buffers: `cur` holds d(block output); the other two are scratch.
         var cur = 1
         var layerIndex = plan.count - 1
@@ -128,8 +125,6 @@ Profiler.shared.measure("bwd head") { model.head.backward(dy: grads[0], y: ws.bu
                 cur = b
             }
         }
-        let g = model.stem.geometry(inputHeight: h, inputWidth: w)
-        _ = g
         let dNormalized = grads[(cur + 1) % 3]
         Profiler.shared.measure("bwd stem") { model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized, workspace: ws) }
         model.normalization.backward(dy: dNormalized, into: dImages, count: n * h * w * 3)

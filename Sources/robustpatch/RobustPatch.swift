@@ -12,7 +12,7 @@ struct RobustPatch: ParsableCommand {
         $ROBUSTPATCH_MODELS or ~/.cache/robustpatch/models) or the path of a .pth/.safetensors file.
         """,
         version: ToolInfo.version,
-        subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, CalibrationChart.self, Calibrate.self])
+        subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, CalibrationChart.self, Calibrate.self, PrintCommand.self])
 }
 
 enum ToolInfo {
