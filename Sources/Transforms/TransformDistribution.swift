@@ -213,8 +213,9 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         return d
     }()
 
-    /// Print-and-capture simulation: a printed sticker photographed by a phone. Tabletop pose and
-    /// distance (yaw/pitch ±40°, roll ±30°, 2.5–6 patch widths), lighting (brightness 0.75–1.25,
+    /// Print-and-capture simulation: a printed sticker photographed by a phone. Pose yaw/pitch ±30°,
+    /// roll ±30°, distance 2.7–3.4 patch widths (≈ 0.40–0.32 of the side at 50° fov, the same
+    /// ≈10%-of-the-image patch as `digital`), lighting (brightness 0.75–1.25,
     /// contrast 0.85–1.1, colour cast ±6%, gamma 0.8–1.25); the printer: per-channel gain 0.82–0.95
     /// and bias 0.03–0.08 (ink never reaches pure black, paper white tops out near 0.95 — the gamut
     /// limits); the camera: defocus blur σ 0.3–1.5 px, motion blur 0–3 px in any direction,
@@ -222,11 +223,11 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// `generate --calibration` replaces the printer ranges with measured values.
     public static let photo: TransformDistribution = {
         var d = TransformDistribution()
-        d.yaw = .symmetric(40)
-        d.pitch = .symmetric(40)
+        d.yaw = .symmetric(30)
+        d.pitch = .symmetric(30)
         d.roll = .symmetric(30)
         d.size = nil
-        d.distance = ValueRange(2.5, 6)
+        d.distance = ValueRange(2.7, 3.4)
         d.placement = .anywhere(fullyInside: true)
         d.brightness = ValueRange(0.75, 1.25)
         d.contrast = ValueRange(0.85, 1.1)
