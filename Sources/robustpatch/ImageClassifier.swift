@@ -1,4 +1,5 @@
 // ImageClassifier: photo → model input (resize + centre crop) → probabilities. Used by `classify`.
+import Attack
 import Imaging
 import Networks
 
@@ -21,12 +22,7 @@ struct ImageClassifier {
 
     /// Shorter side to the input size (Image.resized: triangle filter), then a centred square crop.
     static func modelInput(_ image: Image, size: Int) -> (Image, resized: Bool) {
-        let rgb = image.rgb
-        if rgb.width == size && rgb.height == size { return (rgb, false) }
-        let scale = Double(size) / Double(min(rgb.width, rgb.height))
-        let w = max(size, Int((Double(rgb.width) * scale).rounded())), h = max(size, Int((Double(rgb.height) * scale).rounded()))
-        let r = rgb.resized(width: w, height: h)
-        return (r.cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size), true)
+        (image.centerSquare(size: size), !(image.width == size && image.height == size))
     }
 
     func classify(_ image: Image) -> Result {

@@ -14,6 +14,9 @@ public struct Conv2D: Sendable {
     public let weight: [Float]
     /// (Cout)
     public let bias: [Float]
+    /// (Cout, Cin) copy of a pointwise convolution's weight when Cin < 32: OpenBLAS runs the
+    /// narrow-K forward GEMM ~1.5× faster with a transposed B (measured: K=16, N=96). Else empty.
+    let weightTransposed: [Float]
 
     /// `torchWeight` is PyTorch's (Cout, Cin/groups, KH, KW) layout.
     public init(torchWeight: [Float], bias: [Float]?, outputChannels: Int, inputChannels: Int, kernelHeight: Int, kernelWidth: Int,
@@ -28,6 +31,13 @@ public struct Conv2D: Sendable {
             w[dst] = torchWeight[src]
         } } } } }
         self.weight = w
+        if kernelHeight == 1 && kernelWidth == 1 && groups == 1 && inputChannels < 32 {
+            var t = [Float](repeating: 0, count: w.count)
+            for ci in 0..<inputChannels { for co in 0..<outputChannels { t[co * inputChannels + ci] = w[ci * outputChannels + co] } }
+            weightTransposed = t
+        } else {
+            weightTransposed = []
+        }
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
         self.inputChannels = inputChannels; self.outputChannels = outputChannels
@@ -54,6 +64,7 @@ public struct Conv2D: Sendable {
         let m = n * g.outputHeight * g.outputWidth
         let cig = inputChannels / groups, cog = outputChannels / groups
         let wp = UncheckedSendable(weight.withUnsafeBufferPointer { $0.baseAddress! })
+        let wtp = UncheckedSendable(weightTransposed.isEmpty ? nil : weightTransposed.withUnsafeBufferPointer { $0.baseAddress })
         let bp = UncheckedSendable(bias.withUnsafeBufferPointer { $0.baseAddress! })
         // (The arrays are immutable `let`s of this value, alive for the whole call.)
         if isPointwise {
@@ -64,8 +75,13 @@ public struct Conv2D: Sendable {
                 var r0 = range.lowerBound
                 while r0 < range.upperBound {
                     let r1 = min(r0 + tile, range.upperBound)
-                    Gemm.multiplyOnThisThread(.none, .none, m: r1 - r0, n: cout, k: cin, a: x + r0 * cin, lda: cin,
-                                              b: wp.value, ldb: cout, c: y + r0 * cout, ldc: cout)
+                    if let wt = wtp.value {
+                        Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cout, k: cin, a: x + r0 * cin, lda: cin,
+                                                  b: wt, ldb: cin, c: y + r0 * cout, ldc: cout)
+                    } else {
+                        Gemm.multiplyOnThisThread(.none, .none, m: r1 - r0, n: cout, k: cin, a: x + r0 * cin, lda: cin,
+                                                  b: wp.value, ldb: cout, c: y + r0 * cout, ldc: cout)
+                    }
                     biasActivationRows(y, rows: r0..<r1, channels: cout, bias: bp.value, activation: act)
                     r0 = r1
                 }
