@@ -215,8 +215,10 @@ struct Generate: ParsableCommand {
         let record = try runRecord(config: config, trainer: trainer, models: models, final: final, earlyStopped: earlyStopped, labels: labels,
                                    train: train, validation: validation)
         try files.writeRecord(record)
-        print(String(format: "held-out validation: %.1f%% success (%d samples, %d scenes), mean target probability %.3f",
-                     final.success * 100, final.samples, validation.count, final.meanTargetProbability))
+        let what = config.target == nil ? "untargeted flips of the clean top-1" : "targeted top-1"
+        let probability = config.target == nil ? "mean clean-class probability" : "mean target probability"
+        print(String(format: "held-out validation: %.1f%% %@ (%d samples, %d scenes), %@ %.3f",
+                     final.success * 100, what, final.samples, validation.count, probability, final.meanTargetProbability))
         print("wrote \(files.texturePath)\n      \(files.cutoutPath)\n      \(files.maskPath)\n      \(files.previewPath)\n      \(files.recordPath)\n      \(files.curvePath)\n      \(files.checkpointPath)")
     }
 
