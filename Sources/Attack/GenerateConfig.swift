@@ -30,6 +30,9 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var paletteRGB: [[Float]]? = nil
     /// The calibration file this run's printer model and palette came from (for the record).
     public var calibrationPath: String? = nil
+    /// Start from this texture (a PNG, e.g. another run's patch.png, resized to the texture size)
+    /// instead of uniform noise: fine-tune a digital patch for print, for example.
+    public var initTexturePath: String? = nil
     /// Validate every this many steps on held-out scenes (0 = never).
     public var validateEvery = 50
     /// Size of the fixed validation set (held-out scenes × transform samples); the final

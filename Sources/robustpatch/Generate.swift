@@ -70,6 +70,9 @@ struct Generate: ParsableCommand {
     @Option(help: "A calibration file from `robustpatch calibrate`: its measured printer→camera colour model replaces the distribution's printer model (±3% gain, ±0.01 bias) and its measured colours become the printable palette (NPS weight 0.05 unless --nps is given).")
     var calibration: String?
 
+    @Option(help: "Start from this texture PNG (e.g. another run's patch.png) instead of noise.")
+    var initTexture: String?
+
     @Option(help: "Longer side of the optimised texture, pixels.")
     var texture = 64
 
@@ -128,6 +131,7 @@ struct Generate: ParsableCommand {
         c.tvWeight = tvWeight; c.npsWeight = npsWeight; c.palettePath = palette
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
+        c.initTexturePath = initTexture
         if let path = calibration {
             let cal: ColorCalibration
             do { cal = try ColorCalibration.read(from: path) } catch { throw ValidationError("\(error)") }
