@@ -33,6 +33,8 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     /// Start from this texture (a PNG, e.g. another run's patch.png, resized to the texture size)
     /// instead of uniform noise: fine-tune a digital patch for print, for example.
     public var initTexturePath: String? = nil
+    /// Train on 8 views per scene photo (crops and mirror images; `SceneSet.augmentedSquares`).
+    public var augmentScenes = true
     /// Validate every this many steps on held-out scenes (0 = never).
     public var validateEvery = 50
     /// Size of the fixed validation set (held-out scenes × transform samples); the final

@@ -48,12 +48,12 @@ final class ModelSlot {
     var batchImages: Tensor
     var caches: [RenderCache?]
 
-    init(model: EfficientNetLite, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int) throws {
+    init(model: EfficientNetLite, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
         self.model = model
         runner = ModelRunner(model: model)
         let s = model.inputSize
         renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s)
-        trainScenes = train.squares(size: s)
+        trainScenes = augment ? train.augmentedSquares(size: s) : train.squares(size: s)
         validationScenes = validation.squares(size: s)
         batchImages = Tensor(zeros: [batch, s, s, 3])
         caches = Array(repeating: nil, count: batch)
@@ -92,7 +92,7 @@ public final class PatchTrainer {
         mask = try config.shape.mask(width: tw, height: th)
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
         try Self.checkPatchFits(config.distribution, models: models)
-        slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch) }
+        slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
         if config.npsWeight > 0 {
             if let rgb = config.paletteRGB {
                 palette = try PrintablePalette(colors: rgb.map { SIMD3($0[0], $0[1], $0[2]) })
@@ -102,7 +102,7 @@ public final class PatchTrainer {
         } else {
             palette = nil
         }
-        trainCount = train.count
+        trainCount = slots[0].trainScenes.count
 
         var vrng = SplitMix64(seed: config.seed ^ 0x5EED_0F_7A11_DA7E)
         let s0 = models[0].inputSize

@@ -64,4 +64,27 @@ public struct SceneSet: Sendable {
 
     /// (count, size, size, 3) pixels, one flat array per scene.
     public func squares(size: Int) -> [[Float]] { images.map { $0.centerSquare(size: size).pixels } }
+
+    /// Training backgrounds: per scene the centre square and, from the scene resized to 1.2× the
+    /// size, its two opposite corner squares and its centre, each also mirrored left–right — 8
+    /// views per photo, so a few photos still give varied backgrounds (scene order, then view).
+    public func augmentedSquares(size: Int) -> [[Float]] {
+        images.flatMap { image -> [[Float]] in
+            let rgb = image.rgb
+            let big = Int((Double(size) * 1.2).rounded())
+            let scale = Double(big) / Double(min(rgb.width, rgb.height))
+            let w = max(big, Int((Double(rgb.width) * scale).rounded())), h = max(big, Int((Double(rgb.height) * scale).rounded()))
+            let r = rgb.resized(width: w, height: h)
+            let views = [rgb.centerSquare(size: size), r.cropped(x: 0, y: 0, width: size, height: size),
+                         r.cropped(x: w - size, y: h - size, width: size, height: size),
+                         r.cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)]
+            return views.flatMap { [$0.pixels, Self.mirrored($0.pixels, size: size)] }
+        }
+    }
+
+    static func mirrored(_ p: [Float], size: Int) -> [Float] {
+        var out = p
+        for y in 0..<size { for x in 0..<size { for c in 0..<3 { out[(y * size + x) * 3 + c] = p[(y * size + size - 1 - x) * 3 + c] } } }
+        return out
+    }
 }
