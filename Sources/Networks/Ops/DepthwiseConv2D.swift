@@ -115,77 +115,56 @@ public struct DepthwiseConv2D: Sendable {
         weight.withUnsafeBufferPointer { wbuf in
             let wp = wbuf.baseAddress!
             Parallel.forEachChunk(n &* h, work: n &* oh &* ow &* c &* k &* k) { rows in
-                for r in rows {
-                    let b = r / h, iy = r % h
-                    let dyImage = UnsafePointer(dy) + b &* oh &* ow &* c
-                    let dxRow = dx + r &* w &* c
-                    for ix in 0..<w {
-                        var cb = 0
-                        let dxPix = dxRow + ix &* c
-                        while cb &+ 32 <= c {
-                            var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+                // Per input pixel, the (tap offset, dy offset) pairs of the output pixels whose
+                // window covers it — found once, then shared by every channel block below.
+                var pairs = [Int](repeating: 0, count: 2 * k * k)
+                pairs.withUnsafeMutableBufferPointer { pb in
+                    let pp = pb.baseAddress!
+                    for r in rows {
+                        let b = r / h, iy = r % h
+                        let dyImage = UnsafePointer(dy) + b &* oh &* ow &* c
+                        let dxRow = dx + r &* w &* c
+                        for ix in 0..<w {
+                            var count = 0
                             for ky in 0..<k {
                                 let ty = iy &+ g.padTop &- ky
                                 if ty < 0 { break }
-                                if ty % s != 0 { continue }
-                                let oy = ty / s
-                                if oy >= oh { continue }
+                                if ty % s != 0 || ty / s >= oh { continue }
                                 for kx in 0..<k {
                                     let tx = ix &+ g.padLeft &- kx
                                     if tx < 0 { break }
-                                    if tx % s != 0 { continue }
-                                    let ox = tx / s
-                                    if ox >= ow { continue }
-                                    let opix = oy &* ow &+ ox
-                                    let go = dyImage + (opix &* c &+ cb)
-                                    let tap = ky &* k &+ kx
-                                    let wo = wp + (tap &* c &+ cb)
+                                    if tx % s != 0 || tx / s >= ow { continue }
+                                    pp[2 &* count] = (ky &* k &+ kx) &* c
+                                    pp[2 &* count &+ 1] = ((ty / s) &* ow &+ tx / s) &* c
+                                    count &+= 1
+                                }
+                            }
+                            let dxPix = dxRow + ix &* c
+                            var cb = 0
+                            while cb &+ 32 <= c {
+                                var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero, a2 = SIMD8<Float>.zero, a3 = SIMD8<Float>.zero
+                                for t in 0..<count {
+                                    let wo = wp + (pp[2 &* t] &+ cb), go = dyImage + (pp[2 &* t &+ 1] &+ cb)
                                     a0.addProduct(load8(go), load8(wo))
                                     a1.addProduct(load8(go + 8), load8(wo + 8))
                                     a2.addProduct(load8(go + 16), load8(wo + 16))
                                     a3.addProduct(load8(go + 24), load8(wo + 24))
                                 }
+                                store8(a0, dxPix + cb); store8(a1, dxPix + (cb &+ 8)); store8(a2, dxPix + (cb &+ 16)); store8(a3, dxPix + (cb &+ 24))
+                                cb &+= 32
                             }
-                            store8(a0, dxPix + cb); store8(a1, dxPix + (cb &+ 8)); store8(a2, dxPix + (cb &+ 16)); store8(a3, dxPix + (cb &+ 24))
-                            cb &+= 32
-                        }
-                        while cb &+ 8 <= c {
-                            var acc = SIMD8<Float>.zero
-                            for ky in 0..<k {
-                                let ty = iy &+ g.padTop &- ky
-                                if ty < 0 { break }
-                                if ty % s != 0 { continue }
-                                let oy = ty / s
-                                if oy >= oh { continue }
-                                for kx in 0..<k {
-                                    let tx = ix &+ g.padLeft &- kx
-                                    if tx < 0 { break }
-                                    if tx % s != 0 { continue }
-                                    let ox = tx / s
-                                    if ox >= ow { continue }
-                                    let opix = oy &* ow &+ ox
-                                    let gv = UnsafeRawPointer(dyImage + (opix &* c &+ cb)).loadUnaligned(as: SIMD8<Float>.self)
-                                    let tap = ky &* k &+ kx
-                                    let wv = UnsafeRawPointer(wp + (tap &* c &+ cb)).loadUnaligned(as: SIMD8<Float>.self)
-                                    acc.addProduct(gv, wv)
-                                }
+                            while cb &+ 8 <= c {
+                                var acc = SIMD8<Float>.zero
+                                for t in 0..<count { acc.addProduct(load8(dyImage + (pp[2 &* t &+ 1] &+ cb)), load8(wp + (pp[2 &* t] &+ cb))) }
+                                store8(acc, dxPix + cb)
+                                cb &+= 8
                             }
-                            UnsafeMutableRawPointer(dxRow + (ix &* c &+ cb)).storeBytes(of: acc, as: SIMD8<Float>.self)
-                            cb &+= 8
-                        }
-                        while cb < c {
-                            var acc: Float = 0
-                            for ky in 0..<k {
-                                let ty = iy &+ g.padTop &- ky
-                                guard ty >= 0, ty % s == 0, ty / s < oh else { continue }
-                                for kx in 0..<k {
-                                    let tx = ix &+ g.padLeft &- kx
-                                    guard tx >= 0, tx % s == 0, tx / s < ow else { continue }
-                                    acc += dyImage[((ty / s) &* ow &+ tx / s) &* c &+ cb] * wp[(ky &* k &+ kx) &* c &+ cb]
-                                }
+                            while cb < c {
+                                var acc: Float = 0
+                                for t in 0..<count { acc += dyImage[pp[2 &* t &+ 1] &+ cb] * wp[pp[2 &* t] &+ cb] }
+                                dxPix[cb] = acc
+                                cb &+= 1
                             }
-                            dxRow[ix &* c &+ cb] = acc
-                            cb &+= 1
                         }
                     }
                 }
