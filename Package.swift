@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "robustpatch",
             dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack"], swiftSettings: kernelFlags),
+        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),

@@ -4,6 +4,7 @@
 import Attack
 import Foundation
 import Networks
+import Transforms
 
 struct Options {
     var model = "lite0"
@@ -11,6 +12,7 @@ struct Options {
     var batches = [1, 16]
     var eot = false
     var scenes = "Samples/scenes"
+    var preset = "digital"
     init(_ args: [String]) throws {
         var it = args.dropFirst().makeIterator()
         while let a = it.next() {
@@ -20,8 +22,9 @@ struct Options {
             case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--eot": eot = true
             case "--scenes": scenes = it.next() ?? scenes
+            case "--preset": preset = it.next() ?? preset
             case "-h", "--help":
-                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR]]"); exit(0)
+                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
         }
@@ -42,16 +45,19 @@ func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: 
 }
 
 /// EOT step throughput: PatchTrainer steps (sampling, rendering, model forward + backward,
-/// renderer backward, TV, Adam) on the digital preset, 64×64 circle texture, batch from --batches.
+/// renderer backward, TV, Adam) on a preset (--preset, default digital), 64×64 circle texture,
+/// batch from --batches.
 func benchmarkEOT(_ opts: Options) throws {
     let model = try ModelZoo.load(opts.model)
     let (train, val) = try SceneSet.trainValidation(directory: opts.scenes)
     var results: [[String: Any]] = []
-    print("EOT step, \(model.name), digital preset, 64×64 circle, threads \(Parallel.threadCount)")
+    let distribution = try TransformDistribution.preset(named: opts.preset)
+    print("EOT step, \(model.name), \(opts.preset) preset, 64×64 circle, threads \(Parallel.threadCount)")
     print("batch   s/step   samples/s")
     for batch in opts.batches {
         var c = GenerateConfig()
         c.batch = batch; c.steps = 1_000_000; c.validationSamples = 1
+        c.presetName = opts.preset; c.distribution = distribution
         let trainer = try PatchTrainer(config: c, models: [model], train: train, validation: val)
         let r = measure(seconds: opts.seconds) { _ = try? trainer.step() }
         let perStep = r.elapsed / Double(r.iterations)

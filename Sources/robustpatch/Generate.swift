@@ -188,7 +188,7 @@ struct Generate: ParsableCommand {
             if config.validateEvery > 0 && step % config.validateEvery == 0 {
                 let v = try trainer.validate(limit: config.periodicValidationSamples)
                 trainer.recordValidation(v)
-                validationNote = String(format: "  held-out %.0f%%", v.success * 100)
+                validationNote = String(format: "  held-out %.0f%% of %d", v.success * 100, v.samples)
                 if v.success >= config.earlyStopRate {
                     earlyStopped = true
                 }
