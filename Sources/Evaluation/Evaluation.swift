@@ -73,7 +73,9 @@ public enum PatchEvaluator {
                 let theirs = Proportion(successes: Int((v.success * Double(v.samples)).rounded()), trials: v.samples).wilson()
                 result.runValidationInterval = [theirs.low, theirs.high]
                 let first = patch.models.first.map { $0.lowercased().replacingOccurrences(of: "efficientnet-", with: "") }
-                if let m = perModel.first(where: { $0.model == first }) {
+                if let mine = distribution, let theirs = patch.distribution, mine != theirs {
+                    result.runDistributionDiffers = true
+                } else if let m = perModel.first(where: { $0.model == first }) {
                     result.agreesWithRun = intervalsOverlap(m.patch.success.wilson(), theirs)
                 }
             }

@@ -27,7 +27,8 @@ extension EvaluationRecord {
                 }
             }
             if let v = p.runValidation, let ci = p.runValidationInterval {
-                let verdict = p.agreesWithRun.map { $0 ? "agrees (95% intervals overlap)" : "DISAGREES (95% intervals do not overlap)" } ?? "(its model was not evaluated)"
+                let verdict = p.runDistributionDiffers == true ? "under its own distribution, not this one: not compared"
+                    : p.agreesWithRun.map { $0 ? "agrees (95% intervals overlap)" : "DISAGREES (95% intervals do not overlap)" } ?? "(its model was not evaluated)"
                 out.append("  generation run's held-out validation: \(percent(v.success)) [\(percent(ci[0], sign: false))–\(percent(ci[1], sign: false))] of \(v.samples) samples — \(verdict)")
             }
         }

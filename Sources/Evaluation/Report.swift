@@ -101,7 +101,8 @@ public enum ReportWriter {
         h.append("</tbody></table>")
         h.append("<p class=note>Controls use the patch's mask with uniform noise, mid-grey, or the patch's own texels shuffled, on the same samples: they separate the pattern's effect from plain occlusion.</p>")
         if let v = result.runValidation, let ci = result.runValidationInterval {
-            let verdict = result.agreesWithRun.map { $0 ? "<span class=ok>agrees</span> (the 95% intervals overlap)" : "<span class=bad>disagrees</span> (the 95% intervals do not overlap)" } ?? "(its model was not evaluated)"
+            let verdict = result.runDistributionDiffers == true ? "measured under its own distribution, not this one: not compared"
+                : result.agreesWithRun.map { $0 ? "<span class=ok>agrees</span> (the 95% intervals overlap)" : "<span class=bad>disagrees</span> (the 95% intervals do not overlap)" } ?? "(its model was not evaluated)"
             h.append("<p>Generation run's own held-out validation: <b>\(percent(v.success))</b> <span class=ci>[\(percent(ci[0], sign: false))–\(percent(ci[1], sign: false))]</span> of \(v.samples) samples — \(verdict).</p>")
         }
         for m in result.models {

@@ -153,6 +153,9 @@ public struct PatchEvaluation: Codable, Sendable {
     public var runValidation: RunValidation?
     public var runValidationInterval: [Double]?
     public var agreesWithRun: Bool?
+    /// True when this evaluation's distribution is not the one the run validated under (e.g. a
+    /// digital patch evaluated under `photo`): then the two numbers are not compared.
+    public var runDistributionDiffers: Bool?
 }
 
 /// Everything `evaluate` measured; written as evaluation.json.
