@@ -119,7 +119,7 @@ public final class PatchTrainer {
             var tex = (0..<(tw * th * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
             if let path = config.initTexturePath {
                 let img = try Image.read(from: path).rgb
-                tex = (img.width == tw && img.height == th ? img : img.resized(width: tw, height: th)).pixels.map { min(max($0, 0), 1) }
+                tex = img.resized(width: tw, height: th).pixels.map { min(max($0, 0), 1) }
             }
             state = TrainingState(texture: tex, adam: Adam(parameterCount: tex.count), rng: rng)
         }

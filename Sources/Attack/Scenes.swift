@@ -78,13 +78,7 @@ public struct SceneSet: Sendable {
             let views = [rgb.centerSquare(size: size), r.cropped(x: 0, y: 0, width: size, height: size),
                          r.cropped(x: w - size, y: h - size, width: size, height: size),
                          r.cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)]
-            return views.flatMap { [$0.pixels, Self.mirrored($0.pixels, size: size)] }
+            return views.flatMap { [$0.pixels, $0.mirroredLeftRight().pixels] }
         }
-    }
-
-    static func mirrored(_ p: [Float], size: Int) -> [Float] {
-        var out = p
-        for y in 0..<size { for x in 0..<size { for c in 0..<3 { out[(y * size + x) * 3 + c] = p[(y * size + size - 1 - x) * 3 + c] } } }
-        return out
     }
 }

@@ -70,13 +70,13 @@ public enum PatchEvaluator {
                                          textureWidth: patch.width, textureHeight: patch.height, models: perModel)
             if let v = patch.runValidation {
                 result.runValidation = v
-                let theirs = Proportion(successes: Int((v.success * Double(v.samples)).rounded()), trials: v.samples).wilson()
-                result.runValidationInterval = [theirs.low, theirs.high]
+                let runInterval = Proportion(successes: Int((v.success * Double(v.samples)).rounded()), trials: v.samples).wilson()
+                result.runValidationInterval = [runInterval.low, runInterval.high]
                 let first = patch.models.first.map { $0.lowercased().replacingOccurrences(of: "efficientnet-", with: "") }
-                if let mine = distribution, let theirs = patch.distribution, mine != theirs {
+                if let ours = distribution, let runs = patch.distribution, ours != runs {
                     result.runDistributionDiffers = true
                 } else if let m = perModel.first(where: { $0.model == first }) {
-                    result.agreesWithRun = intervalsOverlap(m.patch.success.wilson(), theirs)
+                    result.agreesWithRun = intervalsOverlap(m.patch.success.wilson(), runInterval)
                 }
             }
             results.append(result)

@@ -51,6 +51,9 @@ enum EXIFOrientation: Int, Sendable {
 }
 
 extension Image {
+    /// The image flipped left–right (EXIF orientation 2).
+    public func mirroredLeftRight() -> Image { applying(.mirrored) }
+
     /// The image as it should be displayed when stored with EXIF `orientation`.
     func applying(_ orientation: EXIFOrientation) -> Image {
         if orientation == .up { return self }
