@@ -48,6 +48,11 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var earlyStopRate = 0.97
     /// Write a checkpoint every this many steps.
     public var checkpointEvery = 25
+    /// Polyak averaging: the patch written and validated is an exponential moving average of
+    /// the optimized texture with this decay (warm-up min(d, (1+t)/(10+t))); the optimizer
+    /// still steps the raw texture. nil = off (the raw texture is the patch). Optional so that
+    /// run records and checkpoints written before it existed still read (as "off").
+    public var averageDecay: Double? = nil
 
     public init() {}
 
@@ -63,6 +68,12 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         return learningRate * f
     }
 
+    /// Decay of the texture average after `step` updates (0-based), with the usual warm-up so
+    /// that a short run's average is not dominated by the random initial texture.
+    public func averageDecay(at step: Int) -> Double? {
+        averageDecay.map { min($0, Double(1 + step) / Double(10 + step)) }
+    }
+
     /// Impossible values, each named.
     public func validate() throws {
         guard !models.isEmpty else { throw AttackError.badOption("--model: give at least one model") }
@@ -76,6 +87,7 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         guard loss == "ce" || loss == "margin" else { throw AttackError.badOption("--loss must be ce or margin, got \(loss)") }
         if target == nil && loss == "margin" { throw AttackError.badOption("--loss margin needs a target; untargeted runs use cross-entropy") }
         if let t = target, !(0..<1000).contains(t) { throw AttackError.badOption("target class \(t) is not in 0…999") }
+        if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
         guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
         try distribution.validate()
     }

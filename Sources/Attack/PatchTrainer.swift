@@ -17,6 +17,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var curve: [CurvePoint] = []
     public var validations: [ValidationPoint] = []
     public var elapsedSeconds = 0.0
+    /// Exponential moving average of `texture` (GenerateConfig.averageDecay); nil when off.
+    public var averageTexture: [Float]? = nil
 }
 
 public struct CurvePoint: Codable, Sendable, Equatable {
@@ -122,6 +124,10 @@ public final class PatchTrainer {
                 tex = img.resized(width: tw, height: th).pixels.map { min(max($0, 0), 1) }
             }
             state = TrainingState(texture: tex, adam: Adam(parameterCount: tex.count), rng: rng)
+            if config.averageDecay != nil { state.averageTexture = tex }
+        }
+        if config.averageDecay != nil, state.averageTexture?.count != state.texture.count {
+            throw AttackError.checkpoint("the checkpoint has no averaged texture although the run averages (--average); resume with the settings it was written with")
         }
     }
 
@@ -153,7 +159,7 @@ public final class PatchTrainer {
         for slot in slots {
             let s = slot.model.inputSize
             let pixels = s * s * 3
-            try Profiler.shared.measure("eot render") { try render(slot: slot, picks: picks) }
+            try Profiler.shared.measure("eot render") { try render(slot: slot, picks: picks, texture: trainingTexture) }
             let logits = Profiler.shared.measure("eot model forward") { slot.runner.forward(slot.batchImages) }
             let clean = picks.map { slot.cleanTrain[$0.0] }
             var (loss, _, dLogits) = objective.evaluate(logits: logits, cleanClasses: clean)
@@ -187,6 +193,11 @@ public final class PatchTrainer {
         let lr = config.learningRate(at: state.step)
         state.adam.update(&state.texture, gradient: gradient, learningRate: lr)
         for i in state.texture.indices { state.texture[i] = min(max(state.texture[i], 0), 1) }
+        if let d = config.averageDecay(at: state.step), var avg = state.averageTexture {
+            let df = Float(d)
+            for i in avg.indices { avg[i] = df * avg[i] + (1 - df) * state.texture[i] }
+            state.averageTexture = avg
+        }
         let metrics = StepMetrics(loss: classLoss + config.tvWeight * tv + config.npsWeight * nps, classLoss: classLoss, tv: tv, nps: nps,
                                   batchSuccess: Double(successes) / Double(b * slots.count))
         state.curve.append(CurvePoint(step: state.step + 1, loss: metrics.loss, classLoss: classLoss, tv: tv, nps: nps,
@@ -195,11 +206,15 @@ public final class PatchTrainer {
         return metrics
     }
 
-    /// The texture as the renderer sees it: quantised to 8 bits when `quantize8Bit` (the
-    /// gradient passes straight through), exactly what patch.png stores.
-    public var renderedTexture: [Float] {
-        config.quantize8Bit ? state.texture.map { ($0 * 255).rounded() / 255 } : state.texture
-    }
+    /// The texture as the renderer sees it during optimisation: quantised to 8 bits when
+    /// `quantize8Bit` (the gradient passes straight through).
+    public var trainingTexture: [Float] { quantized(state.texture) }
+
+    /// The patch: the averaged texture when averaging, else the optimized one, quantised like
+    /// the training texture; exactly what patch.png stores and what validation measures.
+    public var renderedTexture: [Float] { quantized(state.averageTexture ?? state.texture) }
+
+    func quantized(_ t: [Float]) -> [Float] { config.quantize8Bit ? t.map { ($0 * 255).rounded() / 255 } : t }
 
     /// Renders `texture` into every picked scene of `slot` (parallel over samples).
     func render(slot: ModelSlot, picks: [(Int, TransformSample)], texture: [Float]? = nil, scenes: [[Float]]? = nil) throws {

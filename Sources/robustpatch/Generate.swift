@@ -73,6 +73,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Start from this texture PNG (e.g. another run's patch.png) instead of noise.")
     var initTexture: String?
 
+    @Option(help: "Polyak averaging: the patch is an exponential moving average of the optimised texture with this decay (e.g. 0.99); off by default.")
+    var average: Double?
+
     @Option(help: "Longer side of the optimised texture, pixels.")
     var texture = 64
 
@@ -132,6 +135,7 @@ struct Generate: ParsableCommand {
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture
+        c.averageDecay = average
         if let path = calibration {
             let cal: ColorCalibration
             do { cal = try ColorCalibration.read(from: path) } catch { throw ValidationError("\(error)") }
@@ -213,16 +217,22 @@ struct Generate: ParsableCommand {
         }
         try save()
         let final = try trainer.validate()
+        // With averaging, the last optimized texture is measured too, on the same samples.
+        let lastIterate = config.averageDecay == nil ? nil : try trainer.validate(texture: trainer.trainingTexture)
         try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
         try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
         try writePreview(trainer: trainer, files: files)
-        let record = try runRecord(config: config, trainer: trainer, models: models, final: final, earlyStopped: earlyStopped, labels: labels,
-                                   train: train, validation: validation)
+        let record = try runRecord(config: config, trainer: trainer, models: models, final: final, lastIterate: lastIterate,
+                                   earlyStopped: earlyStopped, labels: labels, train: train, validation: validation)
         try files.writeRecord(record)
         let what = config.target == nil ? "untargeted flips of the clean top-1" : "targeted top-1"
         let probability = config.target == nil ? "mean clean-class probability" : "mean target probability"
         print(String(format: "held-out validation: %.1f%% %@ (%d samples, %d scenes), %@ %.3f",
                      final.success * 100, what, final.samples, validation.count, probability, final.meanTargetProbability))
+        if let l = lastIterate {
+            print(String(format: "  (patch = texture averaged with decay %g; the last optimized texture: %.1f%% on the same samples)",
+                         config.averageDecay ?? 0, l.success * 100))
+        }
         print("wrote \(files.texturePath)\n      \(files.cutoutPath)\n      \(files.maskPath)\n      \(files.previewPath)\n      \(files.recordPath)\n      \(files.curvePath)\n      \(files.checkpointPath)")
     }
 
@@ -238,7 +248,7 @@ struct Generate: ParsableCommand {
         try Image(width: width, height: s, channels: 3, pixels: pixels).writePNG(to: files.previewPath)
     }
 
-    func runRecord(config: GenerateConfig, trainer: PatchTrainer, models: [EfficientNetLite], final: ValidationPoint, earlyStopped: Bool,
+    func runRecord(config: GenerateConfig, trainer: PatchTrainer, models: [EfficientNetLite], final: ValidationPoint, lastIterate: ValidationPoint?, earlyStopped: Bool,
                    labels: ClassLabels, train: SceneSet, validation: SceneSet) throws -> [String: Any] {
         let enc = JSONEncoder()
         let configObject = try JSONSerialization.jsonObject(with: try enc.encode(config))
@@ -261,6 +271,7 @@ struct Generate: ParsableCommand {
             "final_validation": ["success": final.success, "samples": final.samples, "mean_target_probability": final.meanTargetProbability,
                                  "metric": config.target == nil ? "untargeted flip of the clean top-1" : "targeted top-1"],
             "validations": trainer.state.validations.map { ["step": $0.step, "success": $0.success] },
+            "final_validation_last_iterate": lastIterate.map { ["success": $0.success, "samples": $0.samples, "mean_target_probability": $0.meanTargetProbability] as [String: Any] } ?? NSNull(),
         ]
     }
 }

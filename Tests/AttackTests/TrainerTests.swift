@@ -82,6 +82,45 @@ struct TrainerTests {
         #expect(png.pixels == t.renderedTexture)
     }
 
+    @Test("averaging: the patch is the warmed-up moving average of the optimized textures; training is unchanged; resume is exact")
+    func averaging() throws {
+        var c = smallConfig(); c.averageDecay = 0.9
+        let plain = try makeTrainer(smallConfig()), avg = try makeTrainer(c)
+        // Reference: the average by hand from the raw textures after each step.
+        var expected = plain.state.texture
+        for step in 0..<c.steps {
+            try plain.step(); try avg.step()
+            let d = Float(min(0.9, Double(1 + step) / Double(10 + step)))
+            for i in expected.indices { expected[i] = d * expected[i] + (1 - d) * plain.state.texture[i] }
+        }
+        // The optimizer's trajectory does not depend on averaging (it renders the raw texture).
+        #expect(avg.state.texture == plain.state.texture)
+        #expect(avg.state.curve == plain.state.curve)
+        let got = try #require(avg.state.averageTexture)
+        #expect(zip(got, expected).allSatisfy { abs($0 - $1) <= 1e-6 })
+        #expect(got != avg.state.texture)
+        #expect(avg.renderedTexture == got.map { ($0 * 255).rounded() / 255 })
+        #expect(plain.renderedTexture == plain.trainingTexture)
+        // Interrupt after 2 steps, save, resume: same average at the end.
+        let first = try makeTrainer(c)
+        for _ in 0..<2 { try first.step() }
+        let data = try JSONEncoder().encode(TrainingCheckpoint(config: first.config, state: first.state))
+        let loaded = try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
+        let second = try makeTrainer(loaded.config, resume: loaded.state)
+        while !second.isFinished { try second.step() }
+        #expect(second.state.averageTexture == avg.state.averageTexture)
+        // A run record written before averaging existed reads as "off"; a bad decay is refused.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(smallConfig())) as! [String: Any]
+        json.removeValue(forKey: "averageDecay")
+        let old = try JSONDecoder().decode(GenerateConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.averageDecay == nil)
+        var bad = smallConfig(); bad.averageDecay = 1
+        do { try bad.validate(); Issue.record("decay 1 accepted") } catch { #expect("\(error)".contains("--average")) }
+        // Resuming an averaging run from a state without an average is refused, not silently restarted.
+        var stripped = loaded.state; stripped.averageTexture = nil
+        do { _ = try makeTrainer(c, resume: stripped); Issue.record("missing average accepted") } catch { #expect("\(error)".contains("--average")) }
+    }
+
     @Test("bad input: clear errors")
     func badInput() throws {
         var big = smallConfig(); big.distribution.size = ValueRange(0.5, 1.5)
