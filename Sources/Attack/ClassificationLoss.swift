@@ -1,5 +1,7 @@
 // What the attack optimizes on the model's logits, per EOT sample: targeted cross-entropy, a
-// targeted margin (Carlini–Wagner style, capped at κ), or untargeted (push the clean class down).
+// floored cross-entropy −log(ε + p_target) that spends little effort on samples the patch cannot
+// yet move, a targeted margin (Carlini–Wagner style, capped at κ), or untargeted (push the clean
+// class down).
 // Returns per-sample losses and d loss / d logits for the batch MEAN.
 import Foundation
 import Networks
@@ -9,12 +11,15 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
     case targetedCrossEntropy(target: Int)
     /// max(max_{j≠t} z_j − z_t, −κ): stops pushing once the target leads by κ.
     case targetedMargin(target: Int, kappa: Double)
+    /// −log(ε + p(target)): cross-entropy's gradient scaled per sample by p/(ε + p), so samples
+    /// with p ≪ ε (too small, too blurred, for now) weigh little and the near misses lead.
+    case targetedFlooredCrossEntropy(target: Int, floor: Double)
     /// log p(clean) per sample — lower means the clean class lost probability mass.
     case untargeted
 
     public var targetClass: Int? {
         switch self {
-        case let .targetedCrossEntropy(t), let .targetedMargin(t, _): return t
+        case let .targetedCrossEntropy(t), let .targetedMargin(t, _), let .targetedFlooredCrossEntropy(t, _): return t
         case .untargeted: return nil
         }
     }
@@ -27,6 +32,18 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
         case let .targetedCrossEntropy(t):
             let ce = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n))
             return (ce.loss, ce.losses, CrossEntropy.backward(probabilities: ce.probabilities, targets: Array(repeating: t, count: n)))
+        case let .targetedFlooredCrossEntropy(t, floor):
+            let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n)).probabilities
+            var d = p.array
+            var losses: [Double] = []
+            for i in 0..<n {
+                let pt = Double(p[flat: i * k + t])
+                losses.append(-log(floor + pt))
+                let w = Float(pt / (floor + pt)) / Float(n)
+                d[i * k + t] -= 1
+                for j in 0..<k { d[i * k + j] *= w }
+            }
+            return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
         case let .targetedMargin(t, kappa):
             var d = [Float](repeating: 0, count: n * k)
             var losses: [Double] = []

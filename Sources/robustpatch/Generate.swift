@@ -53,8 +53,11 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
     var learningRate = 0.1
 
-    @Option(help: "Loss: ce (cross-entropy) or margin.")
+    @Option(help: "Loss: ce (cross-entropy), ce-floor (−log(ε + p_target): samples the patch cannot yet move weigh little) or margin.")
     var loss = "ce"
+
+    @Option(help: "ε of --loss ce-floor. (default: 0.05)")
+    var floor: Double?
 
     @Option(name: .customLong("tv"), help: "Total-variation weight.")
     var tvWeight = 0.02
@@ -106,6 +109,10 @@ struct Generate: ParsableCommand {
         c.models = model.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         if untargeted { c.target = nil } else if let t = target { c.target = try ClassLabels.imageNet().index(of: t) }
         c.loss = loss
+        if let floor {
+            guard loss == "ce-floor" else { throw ValidationError("--floor is the ε of --loss ce-floor; give --loss ce-floor too") }
+            c.probabilityFloor = floor
+        }
         c.shape = try PatchShape.parse(shape)
         if let file = distribution {
             guard let data = FileManager.default.contents(atPath: file) else {

@@ -65,7 +65,8 @@ func paletteParsing() throws {
 }
 
 @Test("classification objectives: gradients match central differences", arguments: [
-    ClassificationObjective.targetedCrossEntropy(target: 2), .targetedMargin(target: 1, kappa: 50), .untargeted])
+    ClassificationObjective.targetedCrossEntropy(target: 2), .targetedMargin(target: 1, kappa: 50), .untargeted,
+    .targetedFlooredCrossEntropy(target: 3, floor: 0.05), .targetedFlooredCrossEntropy(target: 0, floor: 0.5)])
 func objectives(_ objective: ClassificationObjective) {
     let (n, k) = (3, 5)
     let z = rand(n * k, seed: 9, in: -3...3)
@@ -74,6 +75,21 @@ func objectives(_ objective: ClassificationObjective) {
     let num = numeric(z, eps: 1e-3) { x in objective.evaluate(logits: Tensor(shape: [n, k], values: x), cleanClasses: clean).loss }
     #expect(zip(r.dLogits.array, num).map { abs(Double($0) - $1) }.max()! < 1e-3)
     #expect(abs(r.losses.reduce(0, +) / Double(n) - r.loss) < 1e-9)
+}
+
+@Test("floored cross-entropy: cross-entropy's gradient scaled per sample by p/(ε + p)")
+func flooredWeights() {
+    let (n, k) = (4, 6)
+    let z = rand(n * k, seed: 3, in: -4...4)
+    let logits = Tensor(shape: [n, k], values: z)
+    let ce = ClassificationObjective.targetedCrossEntropy(target: 1).evaluate(logits: logits, cleanClasses: [])
+    let fl = ClassificationObjective.targetedFlooredCrossEntropy(target: 1, floor: 0.05).evaluate(logits: logits, cleanClasses: [])
+    let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: 1, count: n)).probabilities
+    for i in 0..<n {
+        let pt = Double(p[flat: i * k + 1]), w = pt / (0.05 + pt)
+        #expect(abs(fl.losses[i] + log(0.05 + pt)) < 1e-9)
+        for j in 0..<k { #expect(abs(Double(fl.dLogits[flat: i * k + j]) - w * Double(ce.dLogits[flat: i * k + j])) < 1e-6) }
+    }
 }
 
 @Test("Adam: first step moves each parameter by lr against the gradient's sign")
