@@ -35,7 +35,8 @@ echo "== calibrate: Samples/calibration/synthetic-chart-photo.jpg"
 
 echo "== generate: with calibration and the photo simulation"
 run "$out/photo" --target toaster --model lite0 --shape circle --preset photo \
-    --calibration "$out/calibration.json" --scenes Samples/scenes --steps "$steps" --batch 32 --seed "$seed"
+    --calibration "$out/calibration.json" --scenes Samples/scenes --steps "$steps" --batch 32 --seed "$seed" \
+    --loss ce-floor --average 0.99
 
 echo "== generate: the digital patch (no calibration, no simulation), as in the quickstart"
 run "$out/digital" --target toaster --model lite0 --shape circle --preset digital \
