@@ -8,6 +8,7 @@
 #     (the first patch's), with controls: out/photo-check/compare/report.html.
 # Interrupted? Run it again: a generate with a checkpoint resumes; finished runs are kept.
 # STEPS=… changes the photo run's length (default 2400; 4800 measured no better), SEED=… its seed (default 5).
+# The photo run averages its texture (--average 0.99: 79.2 % vs 78.2 % for the last raw texture, seed 5).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 Scripts/setup.sh
@@ -36,7 +37,7 @@ echo "== calibrate: Samples/calibration/synthetic-chart-photo.jpg"
 echo "== generate: with calibration and the photo simulation"
 run "$out/photo" --target toaster --model lite0 --shape circle --preset photo \
     --calibration "$out/calibration.json" --scenes Samples/scenes --steps "$steps" --batch 32 --seed "$seed" \
-    --loss ce-floor --average 0.99
+    --average 0.99
 
 echo "== generate: the digital patch (no calibration, no simulation), as in the quickstart"
 run "$out/digital" --target toaster --model lite0 --shape circle --preset digital \
