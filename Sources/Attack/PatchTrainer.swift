@@ -156,10 +156,11 @@ public final class PatchTrainer {
             picks.append((scene, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: aspect, using: &state.rng)))
         }
         let objective = config.objective()
+        let texture = trainingTexture  // quantised once per step, shared by every model
         for slot in slots {
             let s = slot.model.inputSize
             let pixels = s * s * 3
-            try Profiler.shared.measure("eot render") { try render(slot: slot, picks: picks, texture: trainingTexture) }
+            try Profiler.shared.measure("eot render") { try render(slot: slot, picks: picks, texture: texture) }
             let logits = Profiler.shared.measure("eot model forward") { slot.runner.forward(slot.batchImages) }
             let clean = picks.map { slot.cleanTrain[$0.0] }
             var (loss, _, dLogits) = objective.evaluate(logits: logits, cleanClasses: clean)
@@ -193,10 +194,9 @@ public final class PatchTrainer {
         let lr = config.learningRate(at: state.step)
         state.adam.update(&state.texture, gradient: gradient, learningRate: lr)
         for i in state.texture.indices { state.texture[i] = min(max(state.texture[i], 0), 1) }
-        if let d = config.averageDecay(at: state.step), var avg = state.averageTexture {
+        if let d = config.averageDecay(at: state.step), state.averageTexture != nil {
             let df = Float(d)
-            for i in avg.indices { avg[i] = df * avg[i] + (1 - df) * state.texture[i] }
-            state.averageTexture = avg
+            for i in state.texture.indices { state.averageTexture![i] = df * state.averageTexture![i] + (1 - df) * state.texture[i] }
         }
         let metrics = StepMetrics(loss: classLoss + config.tvWeight * tv + config.npsWeight * nps, classLoss: classLoss, tv: tv, nps: nps,
                                   batchSuccess: Double(successes) / Double(b * slots.count))
