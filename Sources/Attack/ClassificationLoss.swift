@@ -1,7 +1,8 @@
 // What the attack optimizes on the model's logits, per EOT sample: targeted cross-entropy, a
 // floored cross-entropy −log(ε + p_target) that spends little effort on samples the patch cannot
-// yet move, a targeted margin (Carlini–Wagner style, capped at κ), or untargeted (push the clean
-// class down).
+// yet move, its mirror image the focal cross-entropy −(1 − p)^γ log p (Lin et al. 2017) that
+// spends little on samples already won, a targeted margin (Carlini–Wagner style, capped at κ), or
+// untargeted (push the clean class down).
 // Returns per-sample losses and d loss / d logits for the batch MEAN.
 import Foundation
 import Networks
@@ -14,12 +15,17 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
     /// −log(ε + p(target)): cross-entropy's gradient scaled per sample by p/(ε + p), so samples
     /// with p ≪ ε (too small, too blurred, for now) weigh little and the near misses lead.
     case targetedFlooredCrossEntropy(target: Int, floor: Double)
+    /// −(1 − p)^γ log p(target) (focal loss, Lin et al. 2017): per sample, d/dz = w·(q − e_t) with
+    /// w = (1 − p)^γ − γ p (1 − p)^(γ−1) log p, so won samples (p → 1) weigh little and the
+    /// samples the patch still loses lead; γ = 0 is cross-entropy.
+    case targetedFocalCrossEntropy(target: Int, gamma: Double)
     /// log p(clean) per sample — lower means the clean class lost probability mass.
     case untargeted
 
     public var targetClass: Int? {
         switch self {
-        case let .targetedCrossEntropy(t), let .targetedMargin(t, _), let .targetedFlooredCrossEntropy(t, _): return t
+        case let .targetedCrossEntropy(t), let .targetedMargin(t, _), let .targetedFlooredCrossEntropy(t, _),
+             let .targetedFocalCrossEntropy(t, _): return t
         case .untargeted: return nil
         }
     }
@@ -40,6 +46,21 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
                 let pt = Double(p[flat: i * k + t])
                 losses.append(-log(floor + pt))
                 let w = Float(pt / (floor + pt)) / Float(n)
+                d[i * k + t] -= 1
+                for j in 0..<k { d[i * k + j] *= w }
+            }
+            return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
+        case let .targetedFocalCrossEntropy(t, gamma):
+            let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n)).probabilities
+            var d = p.array
+            var losses: [Double] = []
+            for i in 0..<n {
+                let pt = Double(p[flat: i * k + t])
+                let lp = log(max(pt, Double.leastNormalMagnitude)), q = max(1 - pt, 0)
+                losses.append(-pow(q, gamma) * lp)
+                // d/dp [−(1−p)^γ log p] · p = γ p (1−p)^(γ−1) log p − (1−p)^γ; dp/dz_j = p (δ_tj − q_j).
+                let slope = gamma == 0 ? 0 : gamma * pt * pow(q, gamma - 1) * lp
+                let w = Float(pow(q, gamma) - slope) / Float(n)
                 d[i * k + t] -= 1
                 for j in 0..<k { d[i * k + j] *= w }
             }

@@ -7,12 +7,14 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     public var models: [String] = ["lite0"]
     /// Target class (targeted attack); nil for untargeted.
     public var target: Int? = 859
-    /// "ce" (cross-entropy), "ce-floor" (−log(ε + p), ε = `probabilityFloor`) or "margin"
-    /// (the last two targeted only).
+    /// "ce" (cross-entropy), "ce-floor" (−log(ε + p), ε = `probabilityFloor`), "focal"
+    /// (−(1 − p)^γ log p, γ = `focalGamma`) or "margin" (the last three targeted only).
     public var loss = "ce"
     public var marginKappa = 5.0
     /// ε of "ce-floor"; optional so that records written before it existed still read.
     public var probabilityFloor: Double? = nil
+    /// γ of "focal"; optional so that records written before it existed still read.
+    public var focalGamma: Double? = nil
     public var shape: PatchShape = .circle
     /// Longer side of the optimized texture in pixels (upscaled smoothly for print).
     public var textureSide = 64
@@ -64,6 +66,7 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         switch loss {
         case "margin": return .targetedMargin(target: t, kappa: marginKappa)
         case "ce-floor": return .targetedFlooredCrossEntropy(target: t, floor: probabilityFloor ?? 0.05)
+        case "focal": return .targetedFocalCrossEntropy(target: t, gamma: focalGamma ?? 2)
         default: return .targetedCrossEntropy(target: t)
         }
     }
@@ -91,9 +94,10 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
             guard v.isFinite, v >= 0 else { throw AttackError.badOption("\(name) must be a finite number ≥ 0, got \(v)") }
         }
         guard learningRate > 0 else { throw AttackError.badOption("--lr must be > 0") }
-        guard ["ce", "ce-floor", "margin"].contains(loss) else { throw AttackError.badOption("--loss must be ce, ce-floor or margin, got \(loss)") }
+        guard ["ce", "ce-floor", "focal", "margin"].contains(loss) else { throw AttackError.badOption("--loss must be ce, ce-floor, focal or margin, got \(loss)") }
         if target == nil && loss != "ce" { throw AttackError.badOption("--loss \(loss) needs a target; untargeted runs use cross-entropy") }
         if let f = probabilityFloor { guard f.isFinite, f > 0, f < 1 else { throw AttackError.badOption("--floor must be a probability in (0, 1), e.g. 0.05, got \(f)") } }
+        if let g = focalGamma { guard g.isFinite, g >= 0, g <= 10 else { throw AttackError.badOption("--gamma must be a number in 0…10 (2 is usual), got \(g)") } }
         if let t = target, !(0..<1000).contains(t) { throw AttackError.badOption("target class \(t) is not in 0…999") }
         if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
         guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }

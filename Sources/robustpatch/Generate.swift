@@ -53,11 +53,14 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
     var learningRate = 0.1
 
-    @Option(help: "Loss: ce (cross-entropy), ce-floor (−log(ε + p_target): samples the patch cannot yet move weigh little) or margin.")
+    @Option(help: "Loss: ce (cross-entropy), ce-floor (−log(ε + p_target): samples the patch cannot yet move weigh little), focal (−(1 − p)^γ log p_target: samples already won weigh little) or margin.")
     var loss = "ce"
 
     @Option(help: "ε of --loss ce-floor. (default: 0.05)")
     var floor: Double?
+
+    @Option(help: "γ of --loss focal. (default: 2)")
+    var gamma: Double?
 
     @Option(name: .customLong("tv"), help: "Total-variation weight.")
     var tvWeight = 0.02
@@ -112,6 +115,10 @@ struct Generate: ParsableCommand {
         if let floor {
             guard loss == "ce-floor" else { throw ValidationError("--floor is the ε of --loss ce-floor; give --loss ce-floor too") }
             c.probabilityFloor = floor
+        }
+        if let gamma {
+            guard loss == "focal" else { throw ValidationError("--gamma is the γ of --loss focal; give --loss focal too") }
+            c.focalGamma = gamma
         }
         c.shape = try PatchShape.parse(shape)
         if let file = distribution {

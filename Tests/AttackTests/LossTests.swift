@@ -66,7 +66,8 @@ func paletteParsing() throws {
 
 @Test("classification objectives: gradients match central differences", arguments: [
     ClassificationObjective.targetedCrossEntropy(target: 2), .targetedMargin(target: 1, kappa: 50), .untargeted,
-    .targetedFlooredCrossEntropy(target: 3, floor: 0.05), .targetedFlooredCrossEntropy(target: 0, floor: 0.5)])
+    .targetedFlooredCrossEntropy(target: 3, floor: 0.05), .targetedFlooredCrossEntropy(target: 0, floor: 0.5),
+    .targetedFocalCrossEntropy(target: 2, gamma: 2), .targetedFocalCrossEntropy(target: 4, gamma: 0.5)])
 func objectives(_ objective: ClassificationObjective) {
     let (n, k) = (3, 5)
     let z = rand(n * k, seed: 9, in: -3...3)
@@ -90,6 +91,29 @@ func flooredWeights() {
         #expect(abs(fl.losses[i] + log(0.05 + pt)) < 1e-9)
         for j in 0..<k { #expect(abs(Double(fl.dLogits[flat: i * k + j]) - w * Double(ce.dLogits[flat: i * k + j])) < 1e-6) }
     }
+}
+
+@Test("focal cross-entropy: γ = 0 is cross-entropy; won samples weigh less than with cross-entropy, lost ones about the same")
+func focalWeights() {
+    let (n, k) = (4, 6)
+    var z = rand(n * k, seed: 4, in: -2...2)
+    z[0 * k + 1] = 9   // sample 0: won (p ≈ 1)
+    z[1 * k + 1] = -9  // sample 1: lost (p ≈ 0)
+    let logits = Tensor(shape: [n, k], values: z)
+    let ce = ClassificationObjective.targetedCrossEntropy(target: 1).evaluate(logits: logits, cleanClasses: [])
+    let f0 = ClassificationObjective.targetedFocalCrossEntropy(target: 1, gamma: 0).evaluate(logits: logits, cleanClasses: [])
+    #expect(zip(ce.dLogits.array, f0.dLogits.array).map { abs($0 - $1) }.max()! < 1e-6)
+    #expect(abs(ce.loss - f0.loss) < 1e-6)
+    let f2 = ClassificationObjective.targetedFocalCrossEntropy(target: 1, gamma: 2).evaluate(logits: logits, cleanClasses: [])
+    let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: 1, count: n)).probabilities
+    for i in 0..<n {
+        let pt = Double(p[flat: i * k + 1])
+        #expect(abs(f2.losses[i] + (1 - pt) * (1 - pt) * log(pt)) < 1e-6 * max(1, abs(log(pt))))
+    }
+    // Sample 1 (p ≈ 1e-5): weight (1−p)² − 2p(1−p) log p ≈ 1 + 2e-4, so the gradient is cross-entropy's.
+    #expect(abs(Double(f2.dLogits[flat: 1 * k + 1] / ce.dLogits[flat: 1 * k + 1]) - 1) < 1e-3)
+    // Sample 0 (p ≈ 1): weight ≈ (1−p)² + 2(1−p)², far below cross-entropy's 1.
+    #expect(abs(Double(f2.dLogits[flat: 0 * k + 1])) < 1e-3 * abs(Double(ce.dLogits[flat: 0 * k + 1])))
 }
 
 @Test("Adam: first step moves each parameter by lr against the gradient's sign")
