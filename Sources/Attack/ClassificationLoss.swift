@@ -39,32 +39,15 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
             let ce = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n))
             return (ce.loss, ce.losses, CrossEntropy.backward(probabilities: ce.probabilities, targets: Array(repeating: t, count: n)))
         case let .targetedFlooredCrossEntropy(t, floor):
-            let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n)).probabilities
-            var d = p.array
-            var losses: [Double] = []
-            for i in 0..<n {
-                let pt = Double(p[flat: i * k + t])
-                losses.append(-log(floor + pt))
-                let w = Float(pt / (floor + pt)) / Float(n)
-                d[i * k + t] -= 1
-                for j in 0..<k { d[i * k + j] *= w }
-            }
-            return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
+            return Self.reweightedCrossEntropy(logits: logits, target: t) { pt in (-log(floor + pt), pt / (floor + pt)) }
         case let .targetedFocalCrossEntropy(t, gamma):
-            let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n)).probabilities
-            var d = p.array
-            var losses: [Double] = []
-            for i in 0..<n {
-                let pt = Double(p[flat: i * k + t])
+            return Self.reweightedCrossEntropy(logits: logits, target: t) { pt in
                 let lp = log(max(pt, Double.leastNormalMagnitude)), q = max(1 - pt, 0)
-                losses.append(-pow(q, gamma) * lp)
-                // d/dp [−(1−p)^γ log p] · p = γ p (1−p)^(γ−1) log p − (1−p)^γ; dp/dz_j = p (δ_tj − q_j).
-                let slope = gamma == 0 ? 0 : gamma * pt * pow(q, gamma - 1) * lp
-                let w = Float(pow(q, gamma) - slope) / Float(n)
-                d[i * k + t] -= 1
-                for j in 0..<k { d[i * k + j] *= w }
+                // d/dp [−(1−p)^γ log p] · p = γ p (1−p)^(γ−1) log p − (1−p)^γ, and dp/dz_j = p (δ_tj − q_j).
+                // At q = 0 the second term's limit is 0 (pow(0, γ−1) is infinite for γ < 1).
+                let slope = gamma == 0 || q == 0 ? 0 : gamma * pt * pow(q, gamma - 1) * lp
+                return (-pow(q, gamma) * lp, pow(q, gamma) - slope)
             }
-            return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
         case let .targetedMargin(t, kappa):
             var d = [Float](repeating: 0, count: n * k)
             var losses: [Double] = []
@@ -86,5 +69,23 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
             let g = CrossEntropy.backward(probabilities: ce.probabilities, targets: cleanClasses, scale: -1)
             return (-ce.loss, ce.losses.map { -$0 }, g)
         }
+    }
+
+    /// Targeted losses whose per-sample gradient is cross-entropy's scaled by a weight of
+    /// p(target): `lossAndWeight(p)` gives (loss, weight). Returns mean loss, per-sample losses and
+    /// dL/dlogits for the batch mean.
+    static func reweightedCrossEntropy(logits: Tensor, target t: Int, lossAndWeight: (Double) -> (Double, Double)) -> (loss: Double, losses: [Double], dLogits: Tensor) {
+        let (n, k) = (logits.shape[0], logits.shape[1])
+        let p = CrossEntropy.forward(logits: logits, targets: Array(repeating: t, count: n)).probabilities
+        var d = p.array
+        var losses: [Double] = []
+        for i in 0..<n {
+            let (loss, weight) = lossAndWeight(Double(p[flat: i * k + t]))
+            losses.append(loss)
+            let w = Float(weight) / Float(n)
+            d[i * k + t] -= 1
+            for j in 0..<k { d[i * k + j] *= w }
+        }
+        return (losses.reduce(0, +) / Double(n), losses, Tensor(shape: [n, k], values: d))
     }
 }

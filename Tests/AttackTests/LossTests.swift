@@ -114,6 +114,12 @@ func focalWeights() {
     #expect(abs(Double(f2.dLogits[flat: 1 * k + 1] / ce.dLogits[flat: 1 * k + 1]) - 1) < 1e-3)
     // Sample 0 (p ≈ 1): weight ≈ (1−p)² + 2(1−p)², far below cross-entropy's 1.
     #expect(abs(Double(f2.dLogits[flat: 0 * k + 1])) < 1e-3 * abs(Double(ce.dLogits[flat: 0 * k + 1])))
+    // p rounds to exactly 1 in Float: finite, zero gradient for every γ (pow(0, γ − 1) is infinite for γ < 1).
+    var won = [Float](repeating: 0, count: k); won[1] = 200
+    for g in [0.0, 0.5, 1, 2] {
+        let r = ClassificationObjective.targetedFocalCrossEntropy(target: 1, gamma: g).evaluate(logits: Tensor(shape: [1, k], values: won), cleanClasses: [])
+        #expect(r.loss.isFinite && r.dLogits.array.allSatisfy { $0.isFinite && abs($0) < 1e-6 })
+    }
 }
 
 @Test("Adam: first step moves each parameter by lr against the gradient's sign")
