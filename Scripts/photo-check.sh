@@ -2,8 +2,9 @@
 # Print-and-capture check: does calibration + the print-and-capture simulation make a patch that
 # survives print-and-capture, where a patch made for the screen does not?
 #  1. calibrate on the bundled (synthetic) photo of a printed chart,
-#  2. generate a toaster patch with the `photo` preset and that calibration (batch 32, 2400 steps: ~21 min on an
-#     AVX-512 2-core machine, ~60 min on a 2.45 GHz AVX2 one), and the quickstart's digital patch (no calibration, no simulation, ~1 min),
+#  2. generate a toaster patch with the `photo` preset and that calibration (batch 32, 2400 steps:
+#     ~21 min on an AVX-512 2-core machine, ~60 min on a 2.45 GHz AVX2 one), and the quickstart's
+#     digital patch (no calibration, no simulation, ~1 min),
 #  3. evaluate both on the SAME 1000 held-out samples of the calibrated `photo` distribution
 #     (the first patch's), with controls: out/photo-check/compare/report.html.
 # Interrupted? Run it again: a generate with a checkpoint resumes; finished runs are kept.

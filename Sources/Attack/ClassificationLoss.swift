@@ -42,11 +42,11 @@ public enum ClassificationObjective: Codable, Sendable, Equatable {
             return Self.reweightedCrossEntropy(logits: logits, target: t) { pt in (-log(floor + pt), pt / (floor + pt)) }
         case let .targetedFocalCrossEntropy(t, gamma):
             return Self.reweightedCrossEntropy(logits: logits, target: t) { pt in
-                let lp = log(max(pt, Double.leastNormalMagnitude)), q = max(1 - pt, 0)
+                let lp = log(max(pt, Double.leastNormalMagnitude)), miss = max(1 - pt, 0), focus = pow(miss, gamma)
                 // d/dp [−(1−p)^γ log p] · p = γ p (1−p)^(γ−1) log p − (1−p)^γ, and dp/dz_j = p (δ_tj − q_j).
-                // At q = 0 the second term's limit is 0 (pow(0, γ−1) is infinite for γ < 1).
-                let slope = gamma == 0 || q == 0 ? 0 : gamma * pt * pow(q, gamma - 1) * lp
-                return (-pow(q, gamma) * lp, pow(q, gamma) - slope)
+                // At p = 1 the first term's limit is 0 (pow(0, γ−1) is infinite for γ < 1).
+                let slope = miss == 0 ? 0 : gamma * pt * pow(miss, gamma - 1) * lp
+                return (-focus * lp, focus - slope)
             }
         case let .targetedMargin(t, kappa):
             var d = [Float](repeating: 0, count: n * k)
