@@ -93,7 +93,7 @@ public final class PatchTrainer {
         textureWidth = tw; textureHeight = th
         mask = try config.shape.mask(width: tw, height: th)
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
-        try Self.checkPatchFits(config.distribution, models: models)
+        try Self.checkPatchFits(config.distribution)
         slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
         if config.npsWeight > 0 {
             if let rgb = config.paletteRGB {
@@ -132,10 +132,8 @@ public final class PatchTrainer {
     }
 
     /// A patch bigger than the scene cannot be placed: size is a fraction of the shorter side.
-    static func checkPatchFits(_ d: TransformDistribution, models: [EfficientNetLite]) throws {
-        if let s = d.size, s.max > 1 {
-            throw AttackError.patchTooLarge("the distribution's patch size goes up to \(s.max) of the image side; the patch would be bigger than the scene. Use a size ≤ 1 (e.g. 0.36 ≈ 10% of the area for a circle)")
-        }
+    static func checkPatchFits(_ d: TransformDistribution) throws {
+        do { try d.checkPatchFits() } catch { throw AttackError.patchTooLarge("transform distribution: \(error)") }
     }
 
     public var isFinished: Bool { state.step >= config.steps }

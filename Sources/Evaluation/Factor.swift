@@ -93,7 +93,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         switch self {
         case .roll: return -360...360
         case .yaw, .pitch: return -88.9...88.9
-        case .size: return 0.01...4
+        case .size: return 0.01...1
         case .brightness, .contrast: return 0...100
         case .gamma: return 0.05...20
         case .blur: return 0...20

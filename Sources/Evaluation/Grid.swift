@@ -22,6 +22,9 @@ public struct GridAxis: Sendable, Equatable {
         guard range.count == 2, let lo = Double(range[0]), let hi = Double(range[1]), lo.isFinite, hi.isFinite, lo <= hi,
               let n = Int(parts[2]) else { throw EvaluationError.badOption(usage) }
         guard (1...16).contains(n) else { throw EvaluationError.badOption("\(option) \(text): N must be 1…16, got \(n)") }
+        guard factor != .size || hi <= 1 else {
+            throw EvaluationError.badOption("\(option) \(text): a patch wider than the image (size > 1) is bigger than the scene; use at most 1")
+        }
         guard factor.allowed.contains(lo), factor.allowed.contains(hi) else {
             throw EvaluationError.badOption("\(option) \(text): \(factor.rawValue) must stay within \(factor.allowed.lowerBound)…\(factor.allowed.upperBound)")
         }

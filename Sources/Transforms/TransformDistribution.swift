@@ -47,7 +47,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     public var pitch: ValueRange = .fixed(0)
     /// In-plane rotation, degrees; |roll| <= 360.
     public var roll: ValueRange = .fixed(0)
-    /// Apparent patch width as a fraction of the shorter scene side, in (0, 4]. Exactly one of
+    /// Apparent patch width as a fraction of the shorter scene side, in (0, 1]. Exactly one of
     /// `size` and `distance` must be set.
     public var size: ValueRange? = .fixed(0.3)
     /// Alternative to `size`: distance from the camera in patch widths, in (0.05, 1000]; sampled
@@ -82,6 +82,26 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// The identity distribution (see field defaults).
     public init() {}
 
+    /// The widest the unrotated patch appears, as a fraction of the side of a square frame (the
+    /// models' input): `size.max`, or the width at the nearest `distance`.
+    public var largestApparentSize: Double {
+        if let s = size { return s.max }
+        guard let d = distance, d.min > 0 else { return 0.3 }
+        return Camera(fieldOfViewDegrees: fieldOfViewDegrees, width: 1, height: 1).focal / d.min
+    }
+
+    /// A patch wider than the frame is bigger than the scene: it cannot be placed, and evaluating
+    /// it would measure a crop of the texture, not a patch in a scene.
+    public func checkPatchFits() throws {
+        let widest = largestApparentSize
+        guard widest > 1 else { return }
+        if let s = size {
+            throw TransformError.invalid(field: "size", reason: "max \(s.max) is wider than the image, so the patch would be bigger than the scene; use at most 1 (0.36 ≈ 10 % of the area for a circle)")
+        }
+        let nearest = Camera(fieldOfViewDegrees: fieldOfViewDegrees, width: 1, height: 1).focal
+        throw TransformError.invalid(field: "distance", reason: String(format: "min %g patch widths at a %g° field of view makes the patch %.2f of the image side, bigger than the scene; use a distance of at least %.2f", distance?.min ?? 0, fieldOfViewDegrees, widest, nearest))
+    }
+
     /// Throws a `TransformError` naming the first bad field.
     public func validate() throws {
         try Check.within(fieldOfViewDegrees, 1, 179, "fieldOfViewDegrees", open: true)
@@ -94,6 +114,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         case (nil, nil): throw TransformError.invalid(field: "size", reason: "neither size nor distance is set; set exactly one")
         case (_?, _?): throw TransformError.invalid(field: "distance", reason: "both size and distance are set; set exactly one")
         }
+        try checkPatchFits()
         switch placement {
         case .anywhere: break
         case let .region(x, y):

@@ -18,6 +18,8 @@ struct GridTests {
         #expect { try GridAxis.parse("wobble:0..1:3") } throws: { "\($0)".contains("valid factors: roll, yaw, pitch, size") }
         #expect { try GridAxis.parse("roll:0..10") } throws: { "\($0)".contains("FACTOR:MIN..MAX:N") }
         #expect { try GridAxis.parse("yaw:-100..100:3") } throws: { "\($0)".contains("must stay within") }
+        #expect { try GridAxis.parse("size:0.9..2:2") } throws: { "\($0)".contains("bigger than the scene") }
+        #expect { try GridAxis.parse("size:0..0.5:2") } throws: { "\($0)".contains("must stay within") }
         #expect { try GridAxis.parse("roll:0..10:0") } throws: { "\($0)".contains("1…16") }
         #expect { try GridAxis.parse("roll:10..0:3") } throws: { $0 is EvaluationError }
     }

@@ -36,6 +36,15 @@ import Transforms
         d.placement = .quadrilateral(points: [SIMD2(0, 0), SIMD2(1, 0), SIMD2(2, 0), SIMD2(0, 1)])
         #expect(throws: TransformError.self) { try d.validate() }
         d = .digital
+        d.size = ValueRange(0.5, 1.5)   // wider than the frame
+        #expect { try d.validate() } throws: { "\($0)".contains("bigger than the scene") }
+        d = .photo
+        d.distance = ValueRange(0.8, 3)   // at 50° fov a patch nearer than ≈ 1.07 widths overfills the frame
+        #expect(abs(TransformDistribution.photo.largestApparentSize - 1 / (2 * tan(25 * Double.pi / 180) * 2.7)) < 1e-12)
+        #expect { try d.validate() } throws: { "\($0)".contains("bigger than the scene") && "\($0)".contains("at least 1.07") }
+        d.distance = ValueRange(1.1, 3)
+        try d.validate()
+        d = .digital
         d.jpegQuality = ValueRange(0, 50)
         #expect(throws: TransformError.self) { try d.validate() }
         var s = TransformSample()
