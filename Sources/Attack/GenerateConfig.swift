@@ -58,6 +58,10 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     /// still steps the raw texture. nil = off (the raw texture is the patch). Optional so that
     /// run records and checkpoints written before it existed still read (as "off").
     public var averageDecay: Double? = nil
+    /// The texture is the clamped sum of this many levels at full, ½, ¼, … resolution
+    /// (`TexturePyramid`), which Adam steps instead of the texels; nil or 1 = off. Optional so
+    /// that records written before it existed still read.
+    public var pyramidLevels: Int? = nil
 
     public init() {}
 
@@ -100,6 +104,7 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         if let g = focalGamma { guard g.isFinite, g >= 0, g <= 10 else { throw AttackError.badOption("--gamma must be a number in 0…10 (2 is usual), got \(g)") } }
         if let t = target, !(0..<1000).contains(t) { throw AttackError.badOption("target class \(t) is not in 0…999") }
         if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
+        if let l = pyramidLevels { guard (1...8).contains(l) else { throw AttackError.badOption("--pyramid must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
         guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
         try distribution.validate()
     }

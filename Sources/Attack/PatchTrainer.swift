@@ -19,6 +19,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var elapsedSeconds = 0.0
     /// Exponential moving average of `texture` (GenerateConfig.averageDecay); nil when off.
     public var averageTexture: [Float]? = nil
+    /// The levels Adam steps when `GenerateConfig.pyramidLevels` > 1 (`texture` is then their
+    /// clamped sum); nil when off.
+    public var pyramid: [Float]? = nil
 }
 
 public struct CurvePoint: Codable, Sendable, Equatable {
@@ -81,6 +84,8 @@ public final class PatchTrainer {
     public let textureWidth: Int, textureHeight: Int
     let slots: [ModelSlot]
     let palette: PrintablePalette?
+    /// The multi-scale parameterisation (GenerateConfig.pyramidLevels > 1); nil when off.
+    let pyramid: TexturePyramid?
     /// Fixed held-out set: (validation scene index, transform), drawn once from the seed.
     public let validationSet: [(scene: Int, sample: TransformSample)]
     let trainCount: Int
@@ -92,6 +97,9 @@ public final class PatchTrainer {
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)
         textureWidth = tw; textureHeight = th
         mask = try config.shape.mask(width: tw, height: th)
+        let levels = config.pyramidLevels ?? 1
+        let pyr = levels > 1 ? try TexturePyramid(width: tw, height: th, levels: levels) : nil
+        pyramid = pyr
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
         try Self.checkPatchFits(config.distribution)
         slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
@@ -112,8 +120,9 @@ public final class PatchTrainer {
             (i % validation.count, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: Double(th) / Double(tw), using: &vrng))
         }
         if let r = resume {
-            guard r.texture.count == tw * th * 3, r.adam.m.count == r.texture.count else {
-                throw AttackError.checkpoint("the checkpoint's texture is not \(tw)×\(th); resume with the same --shape and --texture")
+            guard r.texture.count == tw * th * 3, r.adam.m.count == pyr?.parameterCount ?? r.texture.count,
+                  r.pyramid?.count == pyr?.parameterCount else {
+                throw AttackError.checkpoint("the checkpoint's texture is not \(tw)×\(th) with \(levels) pyramid level(s); resume with the same --shape, --texture and --pyramid")
             }
             state = r
         } else {
@@ -123,7 +132,8 @@ public final class PatchTrainer {
                 let img = try Image.read(from: path).rgb
                 tex = img.resized(width: tw, height: th).pixels.map { min(max($0, 0), 1) }
             }
-            state = TrainingState(texture: tex, adam: Adam(parameterCount: tex.count), rng: rng)
+            state = TrainingState(texture: tex, adam: Adam(parameterCount: pyr?.parameterCount ?? tex.count), rng: rng)
+            state.pyramid = pyr?.parameters(forTexture: tex)
             if config.averageDecay != nil { state.averageTexture = tex }
         }
         if config.averageDecay != nil, state.averageTexture?.count != state.texture.count {
@@ -190,8 +200,21 @@ public final class PatchTrainer {
             throw AttackError.badOption("the gradient became NaN/infinite at step \(state.step); lower --lr or check the distribution")
         }
         let lr = config.learningRate(at: state.step)
-        state.adam.update(&state.texture, gradient: gradient, learningRate: lr)
-        for i in state.texture.indices { state.texture[i] = min(max(state.texture[i], 0), 1) }
+        if let pyramid, var levels = state.pyramid {
+            // Adam steps the levels; the texture is their sum clamped to [0, 1], and level 0
+            // (the full-resolution one, an identity upsampling) absorbs the clamp, so the levels
+            // keep summing to the texture.
+            state.adam.update(&levels, gradient: pyramid.gradient(fromTextureGradient: gradient), learningRate: lr)
+            let sum = pyramid.texture(from: levels)
+            for i in sum.indices {
+                state.texture[i] = min(max(sum[i], 0), 1)
+                levels[i] += state.texture[i] - sum[i]
+            }
+            state.pyramid = levels
+        } else {
+            state.adam.update(&state.texture, gradient: gradient, learningRate: lr)
+            for i in state.texture.indices { state.texture[i] = min(max(state.texture[i], 0), 1) }
+        }
         if let d = config.averageDecay(at: state.step), state.averageTexture != nil {
             let df = Float(d)
             for i in state.texture.indices { state.averageTexture![i] = df * state.averageTexture![i] + (1 - df) * state.texture[i] }

@@ -82,6 +82,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Polyak averaging: the patch is an exponential moving average of the optimised texture with this decay (e.g. 0.99); off by default.")
     var average: Double?
 
+    @Option(help: "Optimise the texture as a sum of N levels at full, ½, ¼, … resolution (multi-scale; 4 is usual); 1 = off (default).")
+    var pyramid: Int?
+
     @Option(help: "Longer side of the optimised texture, pixels.")
     var texture = 64
 
@@ -150,6 +153,7 @@ struct Generate: ParsableCommand {
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture
         c.averageDecay = average
+        c.pyramidLevels = pyramid
         if let path = calibration {
             let cal: ColorCalibration
             do { cal = try ColorCalibration.read(from: path) } catch { throw ValidationError("\(error)") }

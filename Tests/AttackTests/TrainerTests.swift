@@ -121,6 +121,36 @@ struct TrainerTests {
         do { _ = try makeTrainer(c, resume: stripped); Issue.record("missing average accepted") } catch { #expect("\(error)".contains("--average")) }
     }
 
+    @Test("pyramid: the texture is the clamped sum of the levels Adam steps; resume is exact")
+    func pyramidTraining() throws {
+        var c = smallConfig(); c.pyramidLevels = 3
+        let full = try makeTrainer(c)
+        let pyramid = try TexturePyramid(width: full.textureWidth, height: full.textureHeight, levels: 3)
+        #expect(full.state.adam.m.count == pyramid.parameterCount)
+        #expect(pyramid.texture(from: full.state.pyramid!) == full.state.texture, "starts as level 0 = the initial texture")
+        while !full.isFinished { try full.step() }
+        let sum = pyramid.texture(from: full.state.pyramid!)
+        #expect(zip(sum, full.state.texture).allSatisfy { abs($0 - $1) < 1e-5 }, "level 0 absorbs the clamp")
+        #expect(full.state.texture.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let coarse = full.state.pyramid![(full.textureWidth * full.textureHeight * 3)...]
+        #expect(coarse.contains { $0 != 0 }, "the coarse levels moved")
+        let plain = try makeTrainer(smallConfig())
+        while !plain.isFinished { try plain.step() }
+        #expect(plain.state.texture != full.state.texture)
+
+        let first = try makeTrainer(c)
+        for _ in 0..<3 { try first.step() }
+        let second = try makeTrainer(c, resume: first.state)
+        while !second.isFinished { try second.step() }
+        #expect(second.state.texture == full.state.texture && second.state.pyramid == full.state.pyramid)
+        // A checkpoint without levels cannot resume a pyramid run.
+        do { _ = try makeTrainer(c, resume: plain.state); Issue.record("pyramid-less state accepted") } catch { #expect("\(error)".contains("--pyramid")) }
+        var bad = smallConfig(); bad.pyramidLevels = 9
+        #expect { try bad.validate() } throws: { "\($0)".contains("--pyramid must be 1…8") }
+        bad.pyramidLevels = 6   // a 24-texel texture has room for 5 (2×2 at 1/16)
+        #expect { try makeTrainer(bad) } throws: { "\($0)".contains("at most 5 levels") }
+    }
+
     @Test("bad input: clear errors")
     func badInput() throws {
         var big = smallConfig(); big.distribution.size = ValueRange(0.5, 1.5)
