@@ -105,16 +105,16 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// Throws a `TransformError` naming the first bad field.
     public func validate() throws {
         try Check.within(fieldOfViewDegrees, 1, 179, "fieldOfViewDegrees", open: true)
+        try checkPatchFits()   // before the ranges, so that a too-big patch gets its own message
         try yaw.validate("yaw", -89, 89, open: true)
         try pitch.validate("pitch", -89, 89, open: true)
         try roll.validate("roll", -360, 360)
         switch (size, distance) {
-        case let (s?, nil): try s.validate("size", 0, 4, open: false); try Check.within(s.min, 1e-6, 4, "size.min")
+        case let (s?, nil): try s.validate("size", 0, 1, open: false); try Check.within(s.min, 1e-6, 1, "size.min")
         case let (nil, d?): try d.validate("distance", 0.05, 1000); 
         case (nil, nil): throw TransformError.invalid(field: "size", reason: "neither size nor distance is set; set exactly one")
         case (_?, _?): throw TransformError.invalid(field: "distance", reason: "both size and distance are set; set exactly one")
         }
-        try checkPatchFits()
         switch placement {
         case .anywhere: break
         case let .region(x, y):

@@ -38,6 +38,10 @@ import Transforms
         d = .digital
         d.size = ValueRange(0.5, 1.5)   // wider than the frame
         #expect { try d.validate() } throws: { "\($0)".contains("bigger than the scene") }
+        d.size = ValueRange(0.5, 5)
+        #expect { try d.validate() } throws: { "\($0)".contains("bigger than the scene") }
+        d.size = ValueRange(0.5, .nan)
+        #expect(throws: TransformError.notFinite(field: "size.max")) { try d.validate() }
         d = .photo
         d.distance = ValueRange(0.8, 3)   // at 50° fov a patch nearer than ≈ 1.07 widths overfills the frame
         #expect(abs(TransformDistribution.photo.largestApparentSize - 1 / (2 * tan(25 * Double.pi / 180) * 2.7)) < 1e-12)
