@@ -101,7 +101,6 @@ public final class PatchTrainer {
         let pyr = levels > 1 ? try TexturePyramid(width: tw, height: th, levels: levels) : nil
         pyramid = pyr
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
-        try Self.checkPatchFits(config.distribution)
         slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
         if config.npsWeight > 0 {
             if let rgb = config.paletteRGB {
@@ -139,11 +138,6 @@ public final class PatchTrainer {
         if config.averageDecay != nil, state.averageTexture?.count != state.texture.count {
             throw AttackError.checkpoint("the checkpoint has no averaged texture although the run averages (--average); resume with the settings it was written with")
         }
-    }
-
-    /// A patch bigger than the scene cannot be placed: size is a fraction of the shorter side.
-    static func checkPatchFits(_ d: TransformDistribution) throws {
-        do { try d.checkPatchFits() } catch { throw AttackError.patchTooLarge("transform distribution: \(error)") }
     }
 
     public var isFinished: Bool { state.step >= config.steps }

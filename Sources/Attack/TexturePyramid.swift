@@ -13,9 +13,15 @@ public struct TexturePyramid: Sendable, Equatable {
     public let width: Int, height: Int
     /// (width, height) of each level.
     public let levelSizes: [[Int]]
+    /// Each level's bilinear taps along x and y, fixed by the sizes, so worked out once here.
+    let taps: [(x: [Tap], y: [Tap])]
 
     /// One output coordinate's two source taps and the weight of the second.
     struct Tap: Sendable, Equatable { var i0: Int, i1: Int, a: Float }
+
+    public static func == (a: TexturePyramid, b: TexturePyramid) -> Bool {
+        a.width == b.width && a.height == b.height && a.levelSizes == b.levelSizes
+    }
 
     public init(width: Int, height: Int, levels: Int) throws {
         guard levels >= 1, width >= 1, height >= 1 else { throw AttackError.badOption("--pyramid must be ≥ 1 (1 = off), got \(levels)") }
@@ -29,6 +35,7 @@ public struct TexturePyramid: Sendable, Equatable {
             sizes.append([w, h])
         }
         self.width = width; self.height = height; levelSizes = sizes
+        taps = sizes.map { (Self.taps(source: $0[0], target: width), Self.taps(source: $0[1], target: height)) }
     }
 
     public var levels: Int { levelSizes.count }
@@ -55,9 +62,8 @@ public struct TexturePyramid: Sendable, Equatable {
         precondition(parameters.count == parameterCount)
         var out = [Float](repeating: 0, count: width * height * 3)
         var offset = 0
-        for size in levelSizes {
+        for (size, (tx, ty)) in zip(levelSizes, taps) {
             let (w, h) = (size[0], size[1])
-            let tx = Self.taps(source: w, target: width), ty = Self.taps(source: h, target: height)
             // Along x: (h, w, 3) → (h, width, 3); then along y, accumulating into out.
             var rows = [Float](repeating: 0, count: h * width * 3)
             for y in 0..<h {
@@ -87,9 +93,8 @@ public struct TexturePyramid: Sendable, Equatable {
         precondition(g.count == width * height * 3)
         var out = [Float](repeating: 0, count: parameterCount)
         var offset = 0
-        for size in levelSizes {
+        for (size, (tx, ty)) in zip(levelSizes, taps) {
             let (w, h) = (size[0], size[1])
-            let tx = Self.taps(source: w, target: width), ty = Self.taps(source: h, target: height)
             var rows = [Float](repeating: 0, count: h * width * 3)
             for y in 0..<height {
                 let t = ty[y]

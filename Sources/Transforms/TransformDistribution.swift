@@ -98,7 +98,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         if let s = size {
             throw TransformError.invalid(field: "size", reason: "max \(s.max) is wider than the image, so the patch would be bigger than the scene; use at most 1 (0.36 ≈ 10 % of the area for a circle)")
         }
-        let nearest = Camera(fieldOfViewDegrees: fieldOfViewDegrees, width: 1, height: 1).focal
+        let nearest = widest * (distance?.min ?? 0)   // the distance at which the patch is exactly 1 wide
         throw TransformError.invalid(field: "distance", reason: String(format: "min %g patch widths at a %g° field of view makes the patch %.2f of the image side, bigger than the scene; use a distance of at least %.2f", distance?.min ?? 0, fieldOfViewDegrees, widest, nearest))
     }
 
