@@ -94,10 +94,10 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         guard steps >= 1, steps <= 1_000_000 else { throw AttackError.badOption("--steps must be 1…1000000, got \(steps)") }
         guard batch >= 1, batch <= 512 else { throw AttackError.badOption("--batch must be 1…512, got \(batch)") }
         guard textureSide >= 8, textureSide <= 1024 else { throw AttackError.badOption("--texture must be 8…1024 pixels, got \(textureSide)") }
-        for (name, v) in [("--lr", learningRate), ("--tv", tvWeight), ("--nps", npsWeight), ("final lr fraction", finalLearningRateFraction), ("margin kappa", marginKappa)] {
+        for (name, v) in [("--tv", tvWeight), ("--nps", npsWeight), ("final lr fraction", finalLearningRateFraction), ("margin kappa", marginKappa)] {
             guard v.isFinite, v >= 0 else { throw AttackError.badOption("\(name) must be a finite number ≥ 0, got \(v)") }
         }
-        guard learningRate > 0 else { throw AttackError.badOption("--lr must be > 0") }
+        guard learningRate.isFinite, learningRate > 0 else { throw AttackError.badOption("--lr must be a finite number > 0, e.g. 0.1, got \(learningRate)") }
         guard ["ce", "ce-floor", "focal", "margin"].contains(loss) else { throw AttackError.badOption("--loss must be ce, ce-floor, focal or margin, got \(loss)") }
         if target == nil && loss != "ce" { throw AttackError.badOption("--loss \(loss) needs a target; untargeted runs use cross-entropy") }
         if let f = probabilityFloor { guard f.isFinite, f > 0, f < 1 else { throw AttackError.badOption("--floor must be a probability in (0, 1), e.g. 0.05, got \(f)") } }
@@ -106,6 +106,13 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
         if let l = pyramidLevels { guard (1...8).contains(l) else { throw AttackError.badOption("--pyramid must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
         guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
+        guard validateEvery >= 0 else { throw AttackError.badOption("--validate-every must be a number of steps ≥ 0 (0 = only at the end), got \(validateEvery)") }
+        if palettePath != nil && paletteRGB != nil {
+            throw AttackError.badOption("--palette and --calibration both give the printable palette (the calibration's measured colours); give one of them")
+        }
+        if palettePath != nil && npsWeight == 0 {
+            throw AttackError.badOption("--palette is the printable palette of the non-printability loss, which is off; give --nps WEIGHT too (0.05 is usual)")
+        }
         try distribution.validate()
     }
 }

@@ -27,8 +27,11 @@ public struct SceneSet: Sendable {
     /// Every PNG/JPEG in `directory` (not recursive), sorted by name for reproducibility.
     public static func load(directory: String) throws -> SceneSet {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw AttackError.noScenes("scene folder \(directory) does not exist; give a folder of PNG/JPEG photos")
+        }
+        guard isDir.boolValue else {
+            throw AttackError.noScenes("\(directory) is a file, not a scene folder; give the folder that holds the PNG/JPEG photos")
         }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()

@@ -19,8 +19,9 @@ public struct GridAxis: Sendable, Equatable {
         guard parts.count == 3 else { throw EvaluationError.badOption(usage) }
         let factor = try Factor.parse(parts[0])
         let range = parts[1].components(separatedBy: "..")
-        guard range.count == 2, let lo = Double(range[0]), let hi = Double(range[1]), lo.isFinite, hi.isFinite, lo <= hi,
+        guard range.count == 2, let lo = Double(range[0]), let hi = Double(range[1]), lo.isFinite, hi.isFinite,
               let n = Int(parts[2]) else { throw EvaluationError.badOption(usage) }
+        guard lo <= hi else { throw EvaluationError.badOption("\(option) \(text): MIN \(range[0]) is above MAX \(range[1]); write the smaller value first") }
         guard (1...16).contains(n) else { throw EvaluationError.badOption("\(option) \(text): N must be 1…16, got \(n)") }
         guard factor != .size || hi <= 1 else {
             throw EvaluationError.badOption("\(option) \(text): a patch wider than the image (size > 1) is bigger than the scene; use at most 1")

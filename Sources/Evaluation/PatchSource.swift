@@ -141,7 +141,19 @@ public struct EvaluatedPatch: Sendable {
               let record = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw EvaluationError.badPatch("\(files.recordPath) is not a JSON object; is this a generate run folder?")
         }
-        if let t = record["target"] as? [String: Any], let index = t["index"] as? Int { patch.target = index }
+        // "target" is null for an untargeted run, else {"index": 0…999, "label": …}; anything else is a damaged record,
+        // not a licence to evaluate untargeted.
+        switch record["target"] {
+        case is NSNull:
+            patch.target = nil
+        case let t as [String: Any]:
+            guard let index = t["index"] as? Int, (0..<1000).contains(index) else {
+                throw EvaluationError.badPatch("\(files.recordPath): target.index must be an ImageNet class index 0–999, got \(t["index"].map { "\($0)" } ?? "nothing"); regenerate the run, or evaluate its patch.png with --target")
+            }
+            patch.target = index
+        default:
+            throw EvaluationError.badPatch("\(files.recordPath): \"target\" is missing or not {\"index\": …} (null means untargeted); regenerate the run, or evaluate its patch.png with --target")
+        }
         if let models = record["models"] as? [[String: Any]] { patch.models = models.compactMap { $0["spec"] as? String } }
         if let config = record["config"] as? [String: Any], let d = config["distribution"],
            let dData = try? JSONSerialization.data(withJSONObject: d) {

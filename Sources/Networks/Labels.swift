@@ -31,7 +31,12 @@ public struct ClassLabels: Sendable {
         }
         let key = Self.normalized(trimmed)
         let keys = names.map(Self.normalized)
-        if let i = keys.firstIndex(of: key) { return i }
+        let exact = keys.indices.filter { keys[$0] == key }
+        if exact.count == 1 { return exact[0] }
+        // ImageNet has a few names twice ("crane": the bird 134 and the machine 517): ask for the index.
+        if exact.count > 1 {
+            throw LabelError.unknownName(spec, suggestions: exact.map { "\(names[$0]) (\($0))" }, ambiguous: true)
+        }
         // Whole-word containment ("cat" is not unique, "toaster" is) before edit distance.
         let containing: [Int] = keys.indices.filter { (i: Int) -> Bool in
             let words: [String] = keys[i].split(separator: " ").map(String.init)

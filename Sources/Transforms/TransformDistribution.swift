@@ -169,7 +169,25 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
              colorCast, gamma, printerGain, printerBias, printerChannelGain, printerChannelBias, blurSigma, noiseSigma, jpegQuality, motionBlurLength, resampleScale
     }
 
+    /// Any key, to find the ones a distribution does not have (a misspelt "rol" would otherwise
+    /// be skipped and its factor silently left at the default).
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     public init(from decoder: any Decoder) throws {
+        let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            .filter { CodingKeys(stringValue: $0) == nil }.sorted()
+        guard unknown.isEmpty else {
+            let known = [CodingKeys.fieldOfViewDegrees, .yaw, .pitch, .roll, .size, .distance, .placement, .brightness, .offset, .contrast, .colorCast,
+                         .gamma, .printerGain, .printerBias, .printerChannelGain, .printerChannelBias, .blurSigma, .noiseSigma, .jpegQuality,
+                         .motionBlurLength, .resampleScale].map(\.stringValue)
+            throw TransformError.decoding(what: "transform distribution",
+                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(known.joined(separator: ", "))")
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TransformDistribution()
         fieldOfViewDegrees = try c.decodeIfPresent(Double.self, forKey: .fieldOfViewDegrees) ?? d.fieldOfViewDegrees

@@ -72,7 +72,7 @@ public struct TransformSample: Codable, Sendable, Equatable {
         try Check.within(contrast, 0, 100, "contrast")
         try Check.within(gamma, 0.05, 20, "gamma")
         for (name, v, lo, hi) in [("colorGain", colorGain, 0.0, 11.0), ("printerGain", printerGain, 0, 100), ("printerBias", printerBias, -1, 1)] {
-            guard v.count == 3 else { throw TransformError.shapeMismatch(name: name, expected: 3, got: v.count, shape: "(3)") }
+            guard v.count == 3 else { throw TransformError.invalid(field: name, reason: "has \(v.count) values; give 3, one per channel (R, G, B)") }
             for c in 0..<3 { try Check.within(v[c], lo, hi, "\(name)[\(c)]") }
         }
         try Check.within(blurSigma, 0, 20, "blurSigma")

@@ -28,11 +28,17 @@ struct Classify: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         guard (1...1000).contains(top) else { throw ValidationError("--top must be between 1 and 1000, got \(top)") }
+        guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2 or a weights file), got '\(model)'") }
+    }
+
+    /// The --model list, blanks dropped.
+    var modelSpecs: [String] {
+        model.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() throws {
         let labels = try ClassLabels.imageNet()
-        for spec in model.split(separator: ",").map(String.init) {
+        for spec in modelSpecs {
             let network = try ModelZoo.load(spec)
             let classifier = ImageClassifier(model: network)
             for path in images {

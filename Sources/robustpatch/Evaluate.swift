@@ -38,8 +38,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Scene folder (a folder with val/ uses val/: the held-out scenes).")
     var scenes = "Samples/scenes/val"
 
-    @Option(help: "Number of samples (scene, transform) per model.")
-    var samples = 1000
+    @Option(name: .customLong("samples"), help: "Number of samples (scene, transform) per model. (default: 1000)")
+    var samplesOption: Int?
+    var samples: Int { samplesOption ?? 1000 }
 
     @Option(help: "Seed of the samples and the control textures.")
     var seed: UInt64 = 0
@@ -82,10 +83,18 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         guard !patches.isEmpty else { throw ValidationError("give --patch RUN_FOLDER or --patch PATCH.png") }
+        if samplesFile != nil && samplesOption != nil {
+            throw ValidationError("--samples-file replays the samples of its file; drop --samples (the file sets how many)")
+        }
         if samplesFile == nil { guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (zero samples measure nothing), got \(samples)") } }
         if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
         if let r = require { guard r.isFinite, (0...1).contains(r) else { throw ValidationError("--require must be a rate in [0, 1], e.g. 0.8, got \(r)") } }
-        if let c = controlSamples { guard c >= 0 else { throw ValidationError("--control-samples must be ≥ 0") } }
+        if let c = controlSamples {
+            guard c >= 1 else {
+                throw ValidationError("--control-samples must be at least 1, got \(c); to evaluate no controls give --controls none")
+            }
+        }
+        _ = try Self.parseControls(controls)
         guard (1...256).contains(batch) else { throw ValidationError("--batch must be 1…256, got \(batch)") }
     }
 
@@ -174,13 +183,20 @@ struct Evaluate: ParsableCommand {
     }
 
     static func parseControls(_ s: String) throws -> [ControlKind] {
-        if s.lowercased() == "none" || s.isEmpty { return [] }
-        return try s.split(separator: ",").map { name in
-            guard let k = ControlKind(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) ?? (name.lowercased() == "gray" ? .grey : nil) else {
-                throw ValidationError("--controls: unknown control '\(name)'; use noise, grey, shuffled or none")
-            }
-            return k
+        let names = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if names.isEmpty || names == ["none"] { return [] }
+        if names.contains("none") {
+            throw ValidationError("--controls \(s): 'none' means no controls and cannot be combined with others; give none alone, or a list of noise, grey, shuffled")
         }
+        var kinds: [ControlKind] = []
+        for name in names {
+            guard let k = ControlKind(rawValue: name) ?? (name == "gray" ? .grey : nil) else {
+                throw ValidationError("--controls: unknown control '\(name)'; use a comma-separated list of noise, grey, shuffled, or none")
+            }
+            guard !kinds.contains(k) else { throw ValidationError("--controls \(s): \(k.rawValue) is listed twice; give each control once") }
+            kinds.append(k)
+        }
+        return kinds
     }
 }
 

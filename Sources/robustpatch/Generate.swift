@@ -24,10 +24,10 @@ struct Generate: ParsableCommand {
     var untargeted = false
 
     @Option(help: "Model(s): lite0, lite1, lite2 or a file; a comma-separated list is an ensemble (losses averaged).")
-    var model = "lite0"
+    var model = Defaults.model
 
     @Option(help: "Patch outline: circle, square, rect:WxH, or a mask PNG.")
-    var shape = "circle"
+    var shape = Defaults.shape
 
     @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")).")
     var preset: String?
@@ -42,19 +42,19 @@ struct Generate: ParsableCommand {
     var scenes = "Samples/scenes"
 
     @Option(help: "Optimisation steps.")
-    var steps = 1000
+    var steps = Defaults.steps
 
     @Option(help: "EOT samples per step.")
-    var batch = 16
+    var batch = Defaults.batch
 
     @Option(help: "Random seed (texture init, transform samples, validation set).")
-    var seed: UInt64 = 0
+    var seed: UInt64 = Defaults.seed
 
     @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
-    var learningRate = 0.1
+    var learningRate = Defaults.learningRate
 
     @Option(help: "Loss: ce (cross-entropy), ce-floor (−log(ε + p_target): samples the patch cannot yet move weigh little), focal (−(1 − p)^γ log p_target: samples already won weigh little) or margin.")
-    var loss = "ce"
+    var loss = Defaults.loss
 
     @Option(help: "ε of --loss ce-floor. (default: 0.05)")
     var floor: Double?
@@ -63,7 +63,7 @@ struct Generate: ParsableCommand {
     var gamma: Double?
 
     @Option(name: .customLong("tv"), help: "Total-variation weight.")
-    var tvWeight = 0.02
+    var tvWeight = Defaults.tvWeight
 
     @Option(name: .customLong("nps"), help: "Non-printability weight (default 0 = off; 0.05 with --calibration).")
     var npsWeightOption: Double?
@@ -86,16 +86,16 @@ struct Generate: ParsableCommand {
     var pyramid: Int?
 
     @Option(help: "Longer side of the optimised texture, pixels.")
-    var texture = 64
+    var texture = Defaults.texture
 
     @Option(help: "Held-out validation samples (scenes × transforms) for the final check; the periodic checks use the first 128.")
-    var validationSamples = 512
+    var validationSamples = Defaults.validationSamples
 
     @Option(help: "Validate every N steps (0 = only at the end).")
-    var validateEvery = 50
+    var validateEvery = Defaults.validateEvery
 
     @Option(help: "Stop early when held-out validation success reaches this rate.")
-    var earlyStop = 0.97
+    var earlyStop = Defaults.earlyStop
 
     @Flag(help: "Continue the checkpoint in --out.")
     var resume = false
@@ -108,6 +108,40 @@ struct Generate: ParsableCommand {
         if !untargeted && target == nil && !resume { throw ValidationError("give --target CLASS (e.g. toaster) or --untargeted") }
         if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
         guard earlyStop.isFinite, earlyStop > 0 else { throw ValidationError("--early-stop must be a rate in (0, 1], or > 1 to never stop early") }
+        if resume {
+            let given = settingsGivenWithResume()
+            guard given.isEmpty else {
+                throw ValidationError("--resume continues the run in \(out) with the settings saved in its checkpoint.json; "
+                                      + "drop \(given.joined(separator: ", ")), or start a new run in another --out folder")
+            }
+        }
+    }
+
+    /// Run settings that differ from their defaults: with --resume they would be silently ignored
+    /// (the checkpoint's settings win), so they are refused instead. --scenes is not saved in the
+    /// checkpoint and stays allowed.
+    func settingsGivenWithResume() -> [String] {
+        typealias d = Defaults
+        var given: [String] = []
+        func check(_ name: String, _ differs: Bool) { if differs { given.append(name) } }
+        check("--target", target != nil); check("--untargeted", untargeted); check("--model", model != d.model)
+        check("--shape", shape != d.shape); check("--preset", preset != nil); check("--distribution", distribution != nil)
+        check("--size", size != nil); check("--steps", steps != d.steps); check("--batch", batch != d.batch)
+        check("--seed", seed != d.seed); check("--lr", learningRate != d.learningRate); check("--loss", loss != d.loss)
+        check("--floor", floor != nil); check("--gamma", gamma != nil); check("--tv", tvWeight != d.tvWeight)
+        check("--nps", npsWeightOption != nil); check("--palette", palette != nil); check("--calibration", calibration != nil)
+        check("--init-texture", initTexture != nil); check("--average", average != nil); check("--pyramid", pyramid != nil)
+        check("--texture", texture != d.texture); check("--validation-samples", validationSamples != d.validationSamples)
+        check("--validate-every", validateEvery != d.validateEvery); check("--early-stop", earlyStop != d.earlyStop)
+        return given
+    }
+
+    /// The options' defaults, named once so that --resume can tell which settings were changed.
+    enum Defaults {
+        static let model = "lite0", shape = "circle", loss = "ce"
+        static let steps = 1000, batch = 16, texture = 64, validationSamples = 512, validateEvery = 50
+        static let seed: UInt64 = 0
+        static let learningRate = 0.1, tvWeight = 0.02, earlyStop = 0.97
     }
 
     func makeConfig() throws -> GenerateConfig {

@@ -67,6 +67,12 @@ struct Grid: ParsableCommand {
     func validate() throws {
         guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out must name a .png file, got \(out)") }
         if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
+        if let m = model, m.contains(",") {
+            throw ValidationError("--model: grid renders for one model, got '\(m)'; run grid once per model (evaluate compares several)")
+        }
+        guard (1...10_000).contains(heatmapSamples) else {
+            throw ValidationError("--heatmap-samples must be 1…10000 samples per cell, got \(heatmapSamples)")
+        }
     }
 
     func run() throws {

@@ -172,5 +172,10 @@ struct TrainerTests {
         }
         #expect(throws: AttackError.self) { try PatchShape.parse("rect:0x2") }
         #expect(throws: LabelError.self) { try ClassLabels.imageNet().index(of: "toastr oven") }
+        // Two classes are both named "crane" (134 the bird, 517 the machine): ask, don't pick one.
+        #expect(throws: LabelError.unknownName("crane", suggestions: ["crane (134)", "crane (517)"], ambiguous: true)) {
+            try ClassLabels.imageNet().index(of: "crane")
+        }
+        #expect(try ClassLabels.imageNet().index(of: "517") == 517)
     }
 }

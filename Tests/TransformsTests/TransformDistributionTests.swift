@@ -71,6 +71,15 @@ import Transforms
         #expect(throws: TransformError.minGreaterThanMax(field: "brightness", min: 2, max: 1)) {
             try TransformDistribution.fromJSON(Data(swapped.utf8))
         }
+        // A misspelt key is refused (it used to be skipped, leaving roll at its default).
+        do {
+            _ = try TransformDistribution.fromJSON(Data(#"{"rol": {"min": -5, "max": 5}, "yaw": {"min": 0, "max": 1}}"#.utf8))
+            Issue.record("a misspelt key decoded")
+        } catch let e as TransformError {
+            #expect(e.description.contains("unknown key 'rol'") && e.description.contains("roll"), "\(e)")
+        }
+        // Every key a distribution writes reads back.
+        #expect(try TransformDistribution.fromJSON(TransformDistribution.photo.jsonData()) == TransformDistribution.photo)
         // Omitted fields take the identity defaults.
         let partial = try TransformDistribution.fromJSON(Data(#"{"roll": {"min": -5, "max": 5}}"#.utf8))
         var expected = TransformDistribution()

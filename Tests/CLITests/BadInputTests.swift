@@ -1,0 +1,97 @@
+// Bad input found by a sweep of the CLI (stop 13): each case used to be accepted silently, or
+// answered with a message that did not say what was wrong. Each must now fail with a one-line
+// error (exit 1 or 64, never a signal) that names the input.
+import Foundation
+import Testing
+
+@Suite("robustpatch CLI: bad input refused", .serialized)
+struct BadInputTests {
+    /// A copy of the committed run folder (Printouts/toaster-photo-run) with its run.json edited.
+    static func runFolder(in dir: URL, name: String, edit: (inout [String: Any]) -> Void) throws -> String {
+        let source = CLI.root.appendingPathComponent("Printouts/toaster-photo-run")
+        let copy = dir.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: source, to: copy)
+        let recordURL = copy.appendingPathComponent("run.json")
+        var record = try JSONSerialization.jsonObject(with: Data(contentsOf: recordURL)) as! [String: Any]
+        edit(&record)
+        try JSONSerialization.data(withJSONObject: record).write(to: recordURL)
+        return copy.path
+    }
+
+    static func expectRefused(_ r: CLI.Result, _ expected: String) {
+        #expect(r.status != 0 && r.status < 128, "status \(r.status)")
+        #expect((r.err + r.out).contains(expected), "output: \(r.err)\(r.out)")
+    }
+
+    @Test("generate: settings that would be ignored or are impossible", arguments: [
+        // "crane" is two ImageNet classes (the bird 134 and the machine 517): the first used to win silently.
+        (["--target", "crane"], "crane (517)"),
+        (["--target", "toaster", "--palette", "Samples/nothing.txt"], "give --nps"),
+        (["--target", "toaster", "--validate-every=-5"], "--validate-every"),
+        (["--target", "toaster", "--lr=-0.1"], "--lr must be a finite number > 0"),
+        (["--target", "toaster", "--lr", "0"], "--lr must be a finite number > 0"),
+        (["--target", "toaster", "--lr", "nan"], "--lr must be a finite number > 0"),
+        (["--target", "toaster", "--scenes", "Samples/scenes/val/raccoon.jpg"], "is a file, not a scene folder"),
+        (["--target", "toaster", "--distribution", "MISSPELT"], "unknown key 'rol'"),
+    ])
+    func generate(_ args: [String], _ expected: String) throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let misspelt = dir.appendingPathComponent("rol.json")
+        try Data(#"{"rol": {"min": -10, "max": 10}}"#.utf8).write(to: misspelt)
+        let out = dir.appendingPathComponent("run").path
+        let r = try CLI.run(["generate"] + args.map { $0 == "MISSPELT" ? misspelt.path : $0 } + ["--steps", "1", "--out", out])
+        Self.expectRefused(r, expected)
+        #expect(!FileManager.default.fileExists(atPath: out), "a refused run left \(out) behind")
+    }
+
+    @Test("generate --resume refuses new settings instead of ignoring them")
+    func resumeWithSettings() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.runFolder(in: dir, name: "run") { _ in }
+        let r = try CLI.run(["generate", "--resume", "--target", "cat", "--steps", "5", "--lr", "5", "--out", run])
+        Self.expectRefused(r, "drop --target, --steps, --lr")
+    }
+
+    @Test("evaluate: a run.json whose target is damaged is refused, not evaluated untargeted", arguments: [
+        ("index 5000", "target.index must be an ImageNet class index 0–999, got 5000"),
+        ("index -1", "got -1"),
+        ("missing", "\"target\" is missing"),
+        ("a string", "\"target\" is missing or not"),
+    ])
+    func damagedTarget(_ damage: String, _ expected: String) throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.runFolder(in: dir, name: "run") { record in
+            switch damage {
+            case "index 5000": record["target"] = ["index": 5000, "label": "toaster"]
+            case "index -1": record["target"] = ["index": -1, "label": "toaster"]
+            case "missing": record.removeValue(forKey: "target")
+            default: record["target"] = "toaster"
+            }
+        }
+        let r = try CLI.run(["evaluate", "--patch", run, "--samples", "4", "--controls", "none", "--out", dir.appendingPathComponent("eval").path])
+        Self.expectRefused(r, expected)
+    }
+
+    @Test("evaluate, grid, classify: contradictory or empty options", arguments: [
+        (["evaluate", "--patch", "RUN", "--controls", "none,noise"], "cannot be combined"),
+        (["evaluate", "--patch", "RUN", "--controls", "noise,noise"], "listed twice"),
+        (["evaluate", "--patch", "RUN", "--control-samples", "0"], "--controls none"),
+        (["evaluate", "--patch", "RUN", "--samples-file", "s.json", "--samples", "8"], "drop --samples"),
+        (["classify", "Samples/cat.png", "--model", ","], "give at least one model"),
+        (["grid", "--patch", "RUN", "--rows", "size:0.4..0.3:2", "--cols", "roll:0..10:2", "--out", "OUT"], "MIN 0.4 is above MAX 0.3"),
+        (["grid", "--patch", "RUN", "--rows", "size:0.3..0.4:2", "--cols", "roll:0..10:2", "--model", "lite0,lite1", "--out", "OUT"], "one model"),
+        (["grid", "--patch", "RUN", "--rows", "size:0.3..0.4:2", "--cols", "roll:0..10:2", "--heatmap", "--heatmap-samples", "0", "--out", "OUT"],
+         "--heatmap-samples"),
+    ])
+    func otherCommands(_ args: [String], _ expected: String) throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("grid.png").path
+        let r = try CLI.run(args.map { $0 == "RUN" ? "Printouts/toaster-photo-run" : $0 == "OUT" ? out : $0 })
+        Self.expectRefused(r, expected)
+        #expect(!FileManager.default.fileExists(atPath: out), "a refused grid wrote \(out)")
+    }
+}
