@@ -19,7 +19,7 @@ struct Classify: ParsableCommand {
     @Option(help: "lite0, lite1, lite2, a comma-separated list of them, or a .pth/.safetensors path.")
     var model = "lite0"
 
-    @Option(help: "How many classes to show per image.")
+    @Option(parsing: .unconditional, help: "How many classes to show per image.")
     var top = 5
 
     @Flag(help: "Print one JSON object per image and model (JSON Lines) with all 1000 logits.")

@@ -38,11 +38,11 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Scene folder (a folder with val/ uses val/: the held-out scenes).")
     var scenes = "Samples/scenes/val"
 
-    @Option(name: .customLong("samples"), help: "Number of samples (scene, transform) per model. (default: 1000)")
+    @Option(name: .customLong("samples"), parsing: .unconditional, help: "Number of samples (scene, transform) per model. (default: 1000)")
     var samplesOption: Int?
     var samples: Int { samplesOption ?? 1000 }
 
-    @Option(help: "Seed of the samples and the control textures.")
+    @Option(parsing: .unconditional, help: "Seed of the samples and the control textures.")
     var seed: UInt64 = 0
 
     @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")). Default: the run's distribution, else digital.")
@@ -54,13 +54,13 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Control patches: a comma-separated subset of noise,grey,shuffled, or none.")
     var controls = "noise,grey,shuffled"
 
-    @Option(help: "Evaluate the controls on the first N samples only (default: all).")
+    @Option(parsing: .unconditional, help: "Evaluate the controls on the first N samples only (default: all).")
     var controlSamples: Int?
 
-    @Option(help: "Bins per factor for the breakdown.")
+    @Option(parsing: .unconditional, help: "Bins per factor for the breakdown.")
     var bins = 5
 
-    @Option(help: "Images per model forward pass.")
+    @Option(parsing: .unconditional, help: "Images per model forward pass.")
     var batch = 32
 
     @Option(help: "Replay the samples of this file (written by --save-samples) instead of drawing new ones.")
@@ -69,7 +69,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Write the samples used to this JSON file (for replay with --samples-file).")
     var saveSamples: String?
 
-    @Option(help: "Exit with status 1 when any patch's success on any model is below this rate (0–1).")
+    @Option(parsing: .unconditional, help: "Exit with status 1 when any patch's success on any model is below this rate (0–1).")
     var require: Double?
 
     @Flag(help: "Print the JSON record instead of the table.")

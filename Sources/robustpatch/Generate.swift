@@ -41,31 +41,31 @@ struct Generate: ParsableCommand {
     @Option(help: "Scene folder (with train/ and val/ subfolders, or any PNG/JPEG folder: every 4th image is held out).")
     var scenes = "Samples/scenes"
 
-    @Option(help: "Optimisation steps.")
+    @Option(parsing: .unconditional, help: "Optimisation steps.")
     var steps = Defaults.steps
 
-    @Option(help: "EOT samples per step.")
+    @Option(parsing: .unconditional, help: "EOT samples per step.")
     var batch = Defaults.batch
 
-    @Option(help: "Random seed (texture init, transform samples, validation set).")
+    @Option(parsing: .unconditional, help: "Random seed (texture init, transform samples, validation set).")
     var seed: UInt64 = Defaults.seed
 
-    @Option(name: .customLong("lr"), help: "Adam learning rate (cosine-decayed to 10%).")
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Adam learning rate (cosine-decayed to 10%).")
     var learningRate = Defaults.learningRate
 
     @Option(help: "Loss: ce (cross-entropy), ce-floor (−log(ε + p_target): samples the patch cannot yet move weigh little), focal (−(1 − p)^γ log p_target: samples already won weigh little) or margin.")
     var loss = Defaults.loss
 
-    @Option(help: "ε of --loss ce-floor. (default: 0.05)")
+    @Option(parsing: .unconditional, help: "ε of --loss ce-floor. (default: 0.05)")
     var floor: Double?
 
-    @Option(help: "γ of --loss focal. (default: 2)")
+    @Option(parsing: .unconditional, help: "γ of --loss focal. (default: 2)")
     var gamma: Double?
 
-    @Option(name: .customLong("tv"), help: "Total-variation weight.")
+    @Option(name: .customLong("tv"), parsing: .unconditional, help: "Total-variation weight.")
     var tvWeight = Defaults.tvWeight
 
-    @Option(name: .customLong("nps"), help: "Non-printability weight (default 0 = off; 0.05 with --calibration).")
+    @Option(name: .customLong("nps"), parsing: .unconditional, help: "Non-printability weight (default 0 = off; 0.05 with --calibration).")
     var npsWeightOption: Double?
     var npsWeight: Double { npsWeightOption ?? 0 }
     var npsGiven: Bool { npsWeightOption != nil }
@@ -79,22 +79,22 @@ struct Generate: ParsableCommand {
     @Option(help: "Start from this texture PNG (e.g. another run's patch.png) instead of noise.")
     var initTexture: String?
 
-    @Option(help: "Polyak averaging: the patch is an exponential moving average of the optimised texture with this decay (e.g. 0.99); off by default.")
+    @Option(parsing: .unconditional, help: "Polyak averaging: the patch is an exponential moving average of the optimised texture with this decay (e.g. 0.99); off by default.")
     var average: Double?
 
-    @Option(help: "Optimise the texture as a sum of N levels at full, ½, ¼, … resolution (multi-scale; 4 is usual); 1 = off (default).")
+    @Option(parsing: .unconditional, help: "Optimise the texture as a sum of N levels at full, ½, ¼, … resolution (multi-scale; 4 is usual); 1 = off (default).")
     var pyramid: Int?
 
-    @Option(help: "Longer side of the optimised texture, pixels.")
+    @Option(parsing: .unconditional, help: "Longer side of the optimised texture, pixels.")
     var texture = Defaults.texture
 
-    @Option(help: "Held-out validation samples (scenes × transforms) for the final check; the periodic checks use the first 128.")
+    @Option(parsing: .unconditional, help: "Held-out validation samples (scenes × transforms) for the final check; the periodic checks use the first 128.")
     var validationSamples = Defaults.validationSamples
 
-    @Option(help: "Validate every N steps (0 = only at the end).")
+    @Option(parsing: .unconditional, help: "Validate every N steps (0 = only at the end).")
     var validateEvery = Defaults.validateEvery
 
-    @Option(help: "Stop early when held-out validation success reaches this rate.")
+    @Option(parsing: .unconditional, help: "Stop early when held-out validation success reaches this rate.")
     var earlyStop = Defaults.earlyStop
 
     @Flag(help: "Continue the checkpoint in --out.")

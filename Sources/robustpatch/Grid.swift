@@ -55,10 +55,10 @@ struct Grid: ParsableCommand {
     @Flag(help: "Also write a success heat map over the two factors to OUT_heatmap.png.")
     var heatmap = false
 
-    @Option(help: "Random samples per heat-map cell.")
+    @Option(parsing: .unconditional, help: "Random samples per heat-map cell.")
     var heatmapSamples = 16
 
-    @Option(help: "Seed of the heat map's samples.")
+    @Option(parsing: .unconditional, help: "Seed of the heat map's samples.")
     var seed: UInt64 = 0
 
     @Option(help: "Output PNG of the contact sheet.")
