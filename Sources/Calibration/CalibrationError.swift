@@ -20,6 +20,10 @@ public enum CalibrationError: Error, CustomStringConvertible, Equatable, Sendabl
     case fitFailed(reason: String)
     /// A calibration file could not be read or written.
     case calibrationFile(path: String, reason: String)
+    /// An output path given to a command (`option`) cannot be written; `reason` says why.
+    case outputPath(option: String, path: String, reason: String)
+    /// Two outputs resolve to the same file: one would overwrite the other.
+    case sameOutput(firstOption: String, secondOption: String, path: String)
 
     public var description: String {
         switch self {
@@ -47,6 +51,33 @@ public enum CalibrationError: Error, CustomStringConvertible, Equatable, Sendabl
             return "colour fit failed: \(reason)."
         case let .calibrationFile(path, reason):
             return "\(path): \(reason)"
+        case let .outputPath(option, path, reason):
+            return "\(option) \(path): \(reason)."
+        case let .sameOutput(first, second, path):
+            return "\(first) and \(second) are the same file, \(path): one would overwrite the other. Give them different paths."
         }
+    }
+}
+
+/// A `JSONDecoder` failure in a few words that name the field ("field "channelGain" is missing"),
+/// instead of the DecodingError's full debug dump.
+func describeDecodingError(_ error: any Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func field(_ path: [any CodingKey]) -> String {
+        var name = path.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+        if name.hasPrefix(".") { name.removeFirst() }
+        return name
+    }
+    switch error {
+    case let .keyNotFound(key, context):
+        return "field \"\(field(context.codingPath + [key]))\" is missing"
+    case let .typeMismatch(type, context), let .valueNotFound(type, context):
+        return "field \"\(field(context.codingPath))\" is not a valid \(type)"
+    case let .dataCorrupted(context) where context.codingPath.isEmpty:
+        return "the file is not valid JSON"
+    case let .dataCorrupted(context):
+        return "field \"\(field(context.codingPath))\": \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
     }
 }

@@ -108,6 +108,13 @@ public enum Calibrator {
                               chart: chartName,
                               method: "4-point DLT homography from marker centres; central \(Int((1 - 2 * patchInset) * 100))% of each "
                                 + "patch, \(Int(trimFraction * 100))% trimmed mean per channel; least-squares 3x3 + bias and per-channel gain/bias"))
+        // A fit that a calibration file may not hold (a zero or negative gain, a huge matrix) means
+        // the photo is not a fair picture of this chart; refuse it here rather than write a file
+        // that `generate --calibration` would refuse.
+        if let problem = calibration.validationProblem() {
+            throw .fitFailed(reason: "the fitted colour transform is not a plausible printer and camera: \(problem) "
+                + "Check that the photo is of this chart, flat and evenly lit, and that the corners are right")
+        }
         return Result(calibration: calibration, photoFromChart: photoFromChart, detected: detected)
     }
 

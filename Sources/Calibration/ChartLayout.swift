@@ -181,6 +181,20 @@ public struct ChartLayout: Codable, Sendable, Equatable {
         guard format == Self.formatName else { throw bad("not a calibration chart layout (format '\(format)').") }
         guard version == Self.formatVersion else { throw bad("chart layout version \(version); this tool reads version \(Self.formatVersion).") }
         guard width >= 16, height >= 16, width <= Image.maxSide, height <= Image.maxSide else { throw bad("chart size \(width) × \(height) is impossible.") }
+        // The layout fields calibration-chart writes from its options, in the ranges it accepts.
+        let dpis = ChartOptions.dpiRange, grid = ChartOptions.gridRange
+        guard dpi.isFinite, dpis.contains(dpi) else {
+            throw bad("field \"dpi\" is \(dpi); it must be \(Int(dpis.lowerBound))–\(Int(dpis.upperBound)).")
+        }
+        guard Paper(rawValue: paper) != nil else {
+            throw bad("field \"paper\" is '\(paper)'; it must be one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        guard grid.contains(columns) else {
+            throw bad("field \"columns\" is \(columns); it must be \(grid.lowerBound)–\(grid.upperBound).")
+        }
+        guard grid.contains(rows) else {
+            throw bad("field \"rows\" is \(rows); it must be \(grid.lowerBound)–\(grid.upperBound).")
+        }
         guard markers.count == 4 else { throw bad("needs 4 markers, has \(markers.count).") }
         for (i, m) in markers.enumerated() {
             guard m.code == MarkerCode.codes[i] else { throw bad("marker \(i) (\(m.name)) has an unknown code.") }
@@ -192,7 +206,13 @@ public struct ChartLayout: Codable, Sendable, Equatable {
             }
         }
         guard patches.count >= 4 else { throw bad("needs at least 4 patches, has \(patches.count).") }
+        guard patches.count == columns * rows else {
+            throw bad("field \"patches\" has \(patches.count) entries, but \"columns\" × \"rows\" is \(columns) × \(rows) = \(columns * rows).")
+        }
         for (i, p) in patches.enumerated() {
+            guard (0..<rows).contains(p.row), (0..<columns).contains(p.column) else {
+                throw bad("patch \(i): row \(p.row), column \(p.column) is outside the \(columns)x\(rows) grid (rows and columns count from 0).")
+            }
             guard p.rgb.count == 3, p.rgb.allSatisfy({ (0...255).contains($0) }) else { throw bad("patch \(i): rgb must be three numbers 0–255.") }
             guard p.width >= 2, p.height >= 2, p.x >= 0, p.y >= 0, p.x + p.width <= width, p.y + p.height <= height else {
                 throw bad("patch \(i) lies outside the \(width) × \(height) chart.")
@@ -207,7 +227,7 @@ public struct ChartLayout: Codable, Sendable, Equatable {
         }
         let layout: ChartLayout
         do { layout = try JSONDecoder().decode(ChartLayout.self, from: data) } catch {
-            throw .chartMismatch(source: path, reason: "not a chart layout JSON (\(error)). Use the .json written beside the chart PNG.")
+            throw .chartMismatch(source: path, reason: "not a chart layout JSON (\(describeDecodingError(error))). Use the .json written beside the chart PNG.")
         }
         try layout.validate(source: path)
         return layout

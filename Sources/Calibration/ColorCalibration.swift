@@ -87,25 +87,74 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// What a calibration file may hold: the ranges `validate` enforces. A real printer and
+    /// camera give gains near 1 (0.5–1.2 here) and biases of a few hundredths; these bounds only
+    /// keep out values no fit of a printed chart can give (zero or negative gain, 1e300, a bias
+    /// beyond the whole [0, 1] range).
+    public static let gainRange: ClosedRange<Double> = 0...4  // and > 0
+    public static let biasRange: ClosedRange<Double> = -1...1
+    public static let matrixRange: ClosedRange<Double> = -4...4
+
     public static func read(from path: String) throws(CalibrationError) -> ColorCalibration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .calibrationFile(path: path, reason: "cannot read the calibration file; check the path.")
         }
         let c: ColorCalibration
         do { c = try JSONDecoder().decode(ColorCalibration.self, from: data) } catch {
-            throw .calibrationFile(path: path, reason: "not a calibration JSON (\(error)). Make one with `robustpatch calibrate`.")
+            throw .calibrationFile(path: path, reason: "not a calibration JSON (\(describeDecodingError(error))). Make one with `robustpatch calibrate`.")
         }
-        guard c.format == formatName, c.version == formatVersion, c.matrix.count == 9, c.bias.count == 3,
-              c.channelGain.count == 3, c.channelBias.count == 3, !c.palette.isEmpty,
-              (c.matrix + c.bias + c.channelGain + c.channelBias).allSatisfy(\.isFinite) else {
-            throw .calibrationFile(path: path, reason: "not a version-\(formatVersion) calibration (format, matrix, bias or palette is wrong). Re-run `robustpatch calibrate`.")
-        }
+        try c.validate(source: path)
         return c
     }
 
+    /// Throws `calibrationFile` naming `source`, the field and its allowed range, unless the
+    /// format and version are this tool's, `matrix` has 9 numbers in `matrixRange`, `bias` and
+    /// `channelBias` 3 in `biasRange`, `channelGain` 3 in (0, 4], and `palette` at least one
+    /// colour with channels in [0, 1]. Every number must be finite.
+    public func validate(source: String) throws(CalibrationError) {
+        if let problem = validationProblem() {
+            throw .calibrationFile(path: source, reason: problem + " Re-run `robustpatch calibrate` to make a new one.")
+        }
+    }
+
+    /// The first field `validate` would refuse, as a sentence naming it and its allowed range, or nil.
+    public func validationProblem() -> String? {
+        guard format == Self.formatName else {
+            return "field \"format\" is '\(format)', not '\(Self.formatName)': this is not a calibration file."
+        }
+        guard version == Self.formatVersion else {
+            return "field \"version\" is \(version); this tool reads version \(Self.formatVersion)."
+        }
+        func check(_ name: String, _ values: [Double], count: Int, range: ClosedRange<Double>, positive: Bool = false,
+                   meaning: String) -> String? {
+            func number(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+            let allowed = (positive ? "(" : "[") + "\(number(range.lowerBound)), \(number(range.upperBound))]"
+            guard values.count == count else {
+                return "field \"\(name)\" has \(values.count) number\(values.count == 1 ? "" : "s"); it must have \(count) (\(meaning)), each in \(allowed)."
+            }
+            for (i, v) in values.enumerated() where !(v.isFinite && range.contains(v) && (!positive || v > 0)) {
+                return "field \"\(name)\"[\(i)] is \(v); it must be in \(allowed) (\(meaning))."
+            }
+            return nil
+        }
+        if let problem = check("matrix", matrix, count: 9, range: Self.matrixRange, meaning: "the 3 × 3 colour matrix, row-major")
+            ?? check("bias", bias, count: 3, range: Self.biasRange, meaning: "R, G, B offsets in 0–1 units")
+            ?? check("channelGain", channelGain, count: 3, range: Self.gainRange, positive: true, meaning: "R, G, B printer gains")
+            ?? check("channelBias", channelBias, count: 3, range: Self.biasRange, meaning: "R, G, B printer offsets in 0–1 units") {
+            return problem
+        }
+        guard !palette.isEmpty else { return "field \"palette\" is empty; it must hold the measured patch colours." }
+        for (i, c) in palette.enumerated() where ![c.x, c.y, c.z].allSatisfy({ $0.isFinite && (0...1).contains($0) }) {
+            return "field \"palette\"[\(i)] is [\(c.x), \(c.y), \(c.z)]; each channel must be in [0, 1]."
+        }
+        return nil
+    }
+
+    /// Writes pretty JSON, atomically. The folder must exist (it is not created).
     public func write(to path: String) throws(CalibrationError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let problem = CalibrationOutputs.folderProblem(path) { throw .calibrationFile(path: path, reason: problem + ".") }
         do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw .calibrationFile(path: path, reason: "could not write (\(error.localizedDescription)).")
         }

@@ -58,7 +58,8 @@ extension Image {
     /// not bleed their colour into visible ones; pixels with zero alpha come out as (0, 0, 0, 0).
     /// The same size returns the image unchanged.
     ///
-    /// - Precondition: `width` and `height` are in 1...`Image.maxSide`.
+    /// - Precondition: `width` and `height` are in 1...`Image.maxSide` (for sizes that come from
+    ///   user input, use `checkedResized`, which throws instead).
     public func resized(width newWidth: Int, height newHeight: Int) -> Image {
         precondition(newWidth >= 1 && newHeight >= 1 && newWidth <= Image.maxSide
                      && newHeight <= Image.maxSide,
@@ -74,6 +75,16 @@ extension Image {
                                                 newHeight: newHeight)
         }
         return channels == 4 ? source.unpremultiplied() : source
+    }
+
+    /// `resized(width:height:)` for a size computed from user input (a print size at a DPI, say):
+    /// throws `ImagingError.invalidImage` naming the size when a side is outside 1...`maxSide`
+    /// or the pixel count is over `maxPixelCount`, instead of trapping.
+    public func checkedResized(width newWidth: Int, height newHeight: Int) throws(ImagingError) -> Image {
+        if let problem = Image.shapeProblem(width: newWidth, height: newHeight, channels: channels) {
+            throw .invalidImage(reason: "cannot resize \(width) × \(height) to \(newWidth) × \(newHeight): \(problem)")
+        }
+        return resized(width: newWidth, height: newHeight)
     }
 
     /// (H, W, C) → (H, newWidth, C).

@@ -44,11 +44,20 @@ public struct PatchArtwork: Sendable {
         self.info = info
     }
 
+    /// Texture sides a patch may have: the same 8…2048 pixels that `evaluate` accepts (a texture
+    /// of a few pixels blown up to centimetres is not a patch).
+    public static let textureSideRange = 8...2048
+
     /// Loads `path`:
-    /// - a folder: `patch.png` (required), `mask.png` (optional; absent = the whole square) and
+    /// - a folder (a finished `generate` run): `patch.png` and `mask.png` (both required) and
     ///   `run.json` (optional) for the caption;
     /// - a PNG/JPEG file: an RGBA file's alpha is its mask; a file named `patch.png` with a
-    ///   `mask.png` beside it uses that mask; a `run.json` beside it is read for the caption.
+    ///   `mask.png` beside it uses that mask; any other RGB file is printed as the whole square;
+    ///   a `run.json` beside it is read for the caption.
+    ///
+    /// Refuses what `evaluate` refuses (Evaluation's `EvaluatedPatch.load`): a texture outside
+    /// `textureSideRange`, a run folder without `mask.png`, and a mask or alpha that marks no
+    /// pixel (nothing above 0.5), which would print a blank sheet.
     public static func load(path: String) throws(PrintError) -> PatchArtwork {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -63,11 +72,27 @@ public struct PatchArtwork: Sendable {
             }
             throw .missingPatch(path: path, reason: error.description)
         }
+        let sides = textureSideRange
+        guard sides.contains(image.width), sides.contains(image.height) else {
+            throw .badPatch(path: path, reason: "the texture \((texturePath as NSString).lastPathComponent) is \(image.width) × "
+                + "\(image.height) pixels; a patch texture must be \(sides.lowerBound)…\(sides.upperBound) pixels per side "
+                + "(as `generate` writes it)")
+        }
         var mask: [Float]?
         let maskPath = join(folder, "mask.png")
         let usesSiblingMask = isDirectory.boolValue || (path as NSString).lastPathComponent == "patch.png"
+        if isDirectory.boolValue && !FileManager.default.fileExists(atPath: maskPath) {
+            throw .badPatch(path: path, reason: "the run folder has no mask.png, so the patch's outline is unknown (a `generate` "
+                + "run writes it at its end). Give a finished run folder, or an RGBA PNG whose alpha marks the patch "
+                + "(a run's patch_rgba.png)")
+        }
         if image.hasAlpha && !isDirectory.boolValue {
-            mask = stride(from: 3, to: image.pixels.count, by: 4).map { image.pixels[$0] }
+            let alpha = stride(from: 3, to: image.pixels.count, by: 4).map { image.pixels[$0] }
+            guard alpha.contains(where: { $0 > 0.5 }) else {
+                throw .badPatch(path: path, reason: "the PNG is RGBA but fully transparent (no alpha above 0.5), so it would "
+                    + "print a blank sheet; its alpha must mark the patch (opaque = patch)")
+            }
+            mask = alpha
         } else if usesSiblingMask && FileManager.default.fileExists(atPath: maskPath) {
             mask = try readMask(maskPath, width: image.width, height: image.height)
         }
@@ -91,9 +116,13 @@ public struct PatchArtwork: Sendable {
             throw .badMask(path: path, reason: "it is \(image.width) × \(image.height) but the texture is \(width) × \(height)")
         }
         let c = image.channels
-        return (0..<(width * height)).map { i in
+        let mask = (0..<(width * height)).map { i in
             (image.pixels[i * c] + image.pixels[i * c + 1] + image.pixels[i * c + 2]) / 3
         }
+        guard mask.contains(where: { $0 > 0.5 }) else {
+            throw .badMask(path: path, reason: "it marks no pixel (every value is 0.5 or darker), so the sheet would be blank")
+        }
+        return mask
     }
 
     /// The fields of a generate run record that the caption uses (see Attack's RunFiles).

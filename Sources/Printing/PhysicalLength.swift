@@ -50,6 +50,8 @@ public struct PhysicalLength: Sendable, Equatable, CustomStringConvertible {
         case "cm", "centimetre", "centimetres", "centimeter", "centimeters": unit = .centimetre
         case "in", "inch", "inches", "\"": unit = .inch
         case "": throw .badLength(text: text, reason: "it has no unit")
+        case _ where Self.startsWithExponent(unitText):
+            throw .badLength(text: text, reason: "exponents are not accepted; write the number out plainly")
         default: throw .badLength(text: text, reason: "unknown unit \"\(unitText)\" (use mm, cm or in)")
         }
         guard value.isFinite else { throw .badLength(text: text, reason: "the number is not finite") }
@@ -59,6 +61,15 @@ public struct PhysicalLength: Sendable, Equatable, CustomStringConvertible {
             throw .badLength(text: text, reason: "it is over the 1 m limit")
         }
         self.init(millimetres: mm, unit: unit)
+    }
+
+    /// Whether what follows the number is an exponent ("e30mm", "E-3 cm"), not a unit.
+    private static func startsWithExponent(_ unitText: String) -> Bool {
+        var rest = Substring(unitText)
+        guard rest.first == "e" else { return false }
+        rest = rest.dropFirst()
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        return rest.first?.isASCII == true && rest.first?.isNumber == true
     }
 
     public var inches: Double { millimetres / Self.millimetresPerInch }

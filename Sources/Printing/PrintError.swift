@@ -5,49 +5,83 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A length string like "10cm" could not be used; `reason` says why.
     case badLength(text: String, reason: String)
     case badDPI(Int)
+    /// `--dpi` text that is not a whole number (e.g. "71.9", "nan", "1e9").
+    case unreadableDPI(String)
     case badCopies(Int)
     case unknownPaper(String)
     /// Not even one copy fits; `largestMillimetres` is the biggest patch width that would.
     case patchTooLarge(size: String, paper: String, largestMillimetres: Double)
     /// More copies were asked for than fit; `maximum` is how many do.
     case tooManyCopies(requested: Int, maximum: Int, size: String, paper: String)
+    /// The patch would be under `PrintSpec.minimumPatchMillimetres` on a side (or under one
+    /// printer pixel); `heightMillimetres` is set when the height, not the width, is the problem.
+    case patchTooSmall(size: String, widthMillimetres: Double, heightMillimetres: Double?)
     /// The sheet would exceed what an `Image` may hold.
     case sheetTooLarge(widthPixels: Int, heightPixels: Int)
     case missingPatch(path: String, reason: String)
+    /// The patch file or run folder exists but cannot be printed as a patch; `reason` says why and what to do.
+    case badPatch(path: String, reason: String)
     case badMask(path: String, reason: String)
     case badRunRecord(path: String, reason: String)
+    /// The output path does not end in ".png".
+    case outputNotPNG(path: String)
     case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .badLength(let text, let reason):
-            return "size \"\(text)\": \(reason). Give a positive length with a unit, e.g. 10cm, 100mm, 4in or \"4.5 in\"."
+            return "--size \"\(text)\": \(reason). Give a positive length with a unit, e.g. 10cm, 100mm, 4in or \"4.5 in\"."
         case .badDPI(let dpi):
             return "--dpi \(dpi) is out of range: use \(PrintSpec.dpiRange.lowerBound)...\(PrintSpec.dpiRange.upperBound) (300 is typical for a photo printer)."
+        case .unreadableDPI(let text):
+            return "--dpi \(text): give a whole number of dots per inch from \(PrintSpec.dpiRange.lowerBound) to "
+                + "\(PrintSpec.dpiRange.upperBound), e.g. 300 (typical for a photo printer)."
         case .badCopies(let n):
             return "--copies \(n): give a whole number from 1 to \(PrintSpec.maxCopies)."
         case .unknownPaper(let name):
             return "--paper \(name): unknown paper; use one of \(Paper.allNames.joined(separator: ", "))."
+        case .patchTooLarge(let size, let paper, let largest) where largest < PrintSpec.minimumPatchMillimetres:
+            return "a \(size) patch does not fit on \(paper) with its margins, crop marks and caption, and no smaller one "
+                + "would: the texture is so elongated that even the \(Self.minimum) minimum "
+                + "width does not fit. Use --paper fit, or a less elongated texture."
         case .patchTooLarge(let size, let paper, let largest):
             return "a \(size) patch does not fit on \(paper) with its margins, crop marks and caption; "
                 + "the largest that fits is \(Self.millimetres(largest)). Use a smaller --size, --paper a3 or --paper fit."
         case .tooManyCopies(let requested, let maximum, let size, let paper):
             return "--copies \(requested): at most \(maximum) cop\(maximum == 1 ? "y" : "ies") of a \(size) patch fit on \(paper). "
                 + "Use --copies \(maximum), a smaller --size, or --paper fit."
+        case .patchTooSmall(let size, let width, let height):
+            let minimum = Self.minimum
+            if let height {
+                return "--size \(size) is too small for this texture's shape: the patch would be \(Self.millimetres(width)) wide "
+                    + "but only \(Self.millimetres(height)) tall on paper, and each side must be at least \(minimum). "
+                    + "Give a larger --size, or a texture that is less elongated."
+            }
+            return "--size \(size) is too small: the patch would be \(Self.millimetres(width)) wide on paper, and it must be "
+                + "at least \(minimum) across (smaller, a printer cannot reproduce its pattern). Give a larger --size, e.g. 5cm or 2in."
         case .sheetTooLarge(let w, let h):
             return "the sheet would be \(w) × \(h) pixels, more than an image may hold; lower --dpi or --copies."
         case .missingPatch(let path, let reason):
             return "--patch \(path): \(reason). Give a generate run folder (with patch.png) or a PNG file."
+        case .badPatch(let path, let reason):
+            return "--patch \(path): \(reason)."
         case .badMask(let path, let reason):
             return "\(path): \(reason). The mask must be a PNG the size of the texture (white = patch)."
         case .badRunRecord(let path, let reason):
             return "\(path): \(reason). Remove or fix run.json, or pass the PNG itself with --patch."
+        case .outputNotPNG(let path):
+            return "--out \(path): the sheet must be a .png file (e.g. Printouts/toaster.png); "
+                + "NAME_patch.png and NAME.json are written beside it."
         case .writeFailed(let path, let reason):
             return "\(path): could not write (\(reason)). Check that the folder exists and is writable."
         }
     }
 
+    /// The smallest patch side, "5 mm".
+    static var minimum: String { PhysicalLength(millimetres: PrintSpec.minimumPatchMillimetres).description }
+
+    /// "17.6 cm", "4.8 mm"; lengths under 1 mm with three significant digits ("0.001 mm").
     static func millimetres(_ mm: Double) -> String {
-        mm >= 10 ? String(format: "%.1f cm", mm / 10) : String(format: "%.1f mm", mm)
+        mm >= 10 ? String(format: "%.1f cm", mm / 10) : mm >= 1 ? String(format: "%.1f mm", mm) : String(format: "%.3g mm", mm)
     }
 }

@@ -10,6 +10,9 @@ public struct PrintSpec: Sendable, Equatable {
     public static let maxCopies = 100
     /// Margin on every side of the sheet (most printers cannot print closer than ~5 mm).
     public static let marginMillimetres = 10.0
+    /// The smallest patch side on paper: 14 printer pixels at 72 dpi, 59 at 300. Smaller, a
+    /// printer cannot reproduce the pattern (and at a few pixels there is nothing left to print).
+    public static let minimumPatchMillimetres = 5.0
 
     /// Width of the patch on paper; its height follows the texture's aspect ratio.
     public var patchWidth: PhysicalLength
@@ -21,13 +24,30 @@ public struct PrintSpec: Sendable, Equatable {
 
     public init(patchWidth: PhysicalLength, dpi: Int = 300, paper: Paper = .a4, copies: Int = 1,
                 printedOn: String = PrintSpec.today()) throws(PrintError) {
-        guard Self.dpiRange.contains(dpi) else { throw .badDPI(dpi) }
-        guard (1...Self.maxCopies).contains(copies) else { throw .badCopies(copies) }
         self.patchWidth = patchWidth
         self.dpi = dpi
         self.paper = paper
         self.copies = copies
         self.printedOn = printedOn
+        try validate()
+    }
+
+    /// Throws unless the DPI and copies are in range and the patch is at least
+    /// `minimumPatchMillimetres` wide. `init` runs it; `PrintLayout.make` runs it again, since
+    /// the fields are mutable.
+    public func validate() throws(PrintError) {
+        guard Self.dpiRange.contains(dpi) else { throw .badDPI(dpi) }
+        guard (1...Self.maxCopies).contains(copies) else { throw .badCopies(copies) }
+        guard patchWidth.millimetres >= Self.minimumPatchMillimetres else {
+            throw .patchTooSmall(size: patchWidth.description, widthMillimetres: patchWidth.millimetres, heightMillimetres: nil)
+        }
+    }
+
+    /// Parses `--dpi` text: a whole number in `dpiRange` ("300", "+300"; not "71.9", "nan", "1e9").
+    public static func parseDPI(_ text: String) throws(PrintError) -> Int {
+        guard let dpi = Int(text.trimmingCharacters(in: .whitespaces)) else { throw .unreadableDPI(text) }
+        guard dpiRange.contains(dpi) else { throw .badDPI(dpi) }
+        return dpi
     }
 
     /// Scale bar and caption in inches for Letter paper or an inch size; centimetres otherwise.
@@ -109,14 +129,21 @@ public struct PrintLayout: Sendable, Equatable, Codable {
 
     /// Lays out `spec.copies` patches of a `textureWidth` × `textureHeight` texture and a caption
     /// of `captionLines` (each line at most as wide as the sheet allows; see `maxCaptionCharacters`).
-    /// Throws when not one copy fits, when fewer copies fit than requested, or when the sheet
-    /// is too large for an `Image`.
+    /// Throws when the spec is out of range (`PrintSpec.validate`), when the patch would be under
+    /// `PrintSpec.minimumPatchMillimetres` tall, when not one copy fits, when fewer copies fit
+    /// than requested, or when the sheet is too large for an `Image`.
     public static func make(spec: PrintSpec, textureWidth: Int, textureHeight: Int,
                             captionLines: [String]) throws(PrintError) -> PrintLayout {
         precondition(textureWidth > 0 && textureHeight > 0, "PrintLayout.make: empty texture")
+        try spec.validate()
         let aspect = Double(textureHeight) / Double(textureWidth)
+        let heightMillimetres = spec.patchWidth.millimetres * aspect
         let patchW = spec.patchWidth.pixels(dpi: spec.dpi)
-        let patchH = PhysicalLength(millimetres: spec.patchWidth.millimetres * aspect).pixels(dpi: spec.dpi)
+        let patchH = PhysicalLength(millimetres: heightMillimetres).pixels(dpi: spec.dpi)
+        guard heightMillimetres >= PrintSpec.minimumPatchMillimetres, patchW >= 1, patchH >= 1 else {
+            throw .patchTooSmall(size: spec.patchWidth.description, widthMillimetres: spec.patchWidth.millimetres,
+                                 heightMillimetres: heightMillimetres)
+        }
         let margin = spec.pixels(PrintSpec.marginMillimetres)
         let gap = spec.pixels(markGapMillimetres), length = spec.pixels(markLengthMillimetres)
         let lineWidth = max(1, spec.pixels(lineWidthMillimetres))

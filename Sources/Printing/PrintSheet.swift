@@ -26,6 +26,17 @@ public struct PrintOutputFiles: Sendable, Equatable {
     public var patch: String
     public var sidecar: String
     public var all: [String] { [sheet, patch, sidecar] }
+
+    /// The three files for a sheet at `sheet`: NAME.png, NAME_patch.png, NAME.json. Throws
+    /// `outputNotPNG` unless `sheet` ends in ".png" (any case), so a command can check `--out`
+    /// before doing any work.
+    public init(sheet: String) throws(PrintError) {
+        guard sheet.lowercased().hasSuffix(".png"), sheet.count > 4 else { throw .outputNotPNG(path: sheet) }
+        let base = String(sheet.dropLast(4))
+        self.sheet = sheet
+        self.patch = base + "_patch.png"
+        self.sidecar = base + ".json"
+    }
 }
 
 public enum PrintSheet {
@@ -38,7 +49,7 @@ public enum PrintSheet {
         let lines = caption(info: artwork.info, spec: spec, patchWidth: patchW, patchHeight: patchH)
         let layout = try PrintLayout.make(spec: spec, textureWidth: texture.width, textureHeight: texture.height,
                                           captionLines: lines)
-        let patch = upscaledPatch(artwork, width: layout.patchWidth, height: layout.patchHeight)
+        let patch = try upscaledPatch(artwork, width: layout.patchWidth, height: layout.patchHeight, spec: spec)
 
         var sheet = Image(width: layout.sheetWidth, height: layout.sheetHeight, channels: 3, fill: 1)
         let paperWhite = Image(width: patch.width, height: patch.height, channels: 3, fill: 1)
@@ -61,10 +72,23 @@ public enum PrintSheet {
     /// The enlarged mask is a ramp as wide as one texture pixel (1.5 mm for a 64-px texture at
     /// 10 cm); it is sharpened around its 0.5 contour to a ramp of about one printer pixel, so
     /// the shape prints with a clean, cuttable edge at the place the soft mask puts it.
-    static func upscaledPatch(_ artwork: PatchArtwork, width: Int, height: Int) -> Image {
-        let texture = artwork.texture.resized(width: width, height: height)
-        let maskImage = Image(uncheckedMask: artwork.mask, width: artwork.texture.width, height: artwork.texture.height)
-        let mask = maskImage.resized(width: width, height: height)
+    ///
+    /// Throws (never traps) for a size an `Image` cannot have: under 1 pixel (`patchTooSmall`)
+    /// or over `Image.maxSide` (`sheetTooLarge`). `PrintLayout.make` refuses both first.
+    static func upscaledPatch(_ artwork: PatchArtwork, width: Int, height: Int, spec: PrintSpec) throws(PrintError) -> Image {
+        let texture: Image, mask: Image
+        do {
+            texture = try artwork.texture.checkedResized(width: width, height: height)
+            let maskImage = Image(uncheckedMask: artwork.mask, width: artwork.texture.width, height: artwork.texture.height)
+            mask = try maskImage.checkedResized(width: width, height: height)
+        } catch {
+            if width < 1 || height < 1 {
+                let perPixel = PhysicalLength.millimetresPerInch / Double(spec.dpi)
+                throw .patchTooSmall(size: spec.patchWidth.description, widthMillimetres: Double(width) * perPixel,
+                                     heightMillimetres: Double(height) * perPixel)
+            }
+            throw .sheetTooLarge(widthPixels: width, heightPixels: height)
+        }
         let gain = Float(max(1, Double(width) / Double(artwork.texture.width)))
         var rgba = texture.rgba
         for i in 0..<(width * height) {
@@ -153,13 +177,9 @@ public enum PrintSheet {
 extension PrintedSheet {
     /// Writes, atomically: the sheet at `path` (8-bit RGB PNG with pHYs = the DPI), the patch
     /// alone beside it as `NAME_patch.png` (RGBA, same DPI), and `NAME.json` (layout, sizes, source).
-    /// Creates the folder if needed. `path` must end in ".png".
+    /// Creates the folder if needed. `path` must end in ".png" (else `outputNotPNG`).
     public func write(to path: String) throws(PrintError) -> PrintOutputFiles {
-        guard path.lowercased().hasSuffix(".png") else {
-            throw .writeFailed(path: path, reason: "the output must be a .png file")
-        }
-        let base = String(path.dropLast(4))
-        let files = PrintOutputFiles(sheet: path, patch: base + "_patch.png", sidecar: base + ".json")
+        let files = try PrintOutputFiles(sheet: path)
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {

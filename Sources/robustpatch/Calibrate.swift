@@ -32,17 +32,20 @@ struct Calibrate: ParsableCommand {
     @Option(help: "Palette file to write (default: OUT with -palette.txt).")
     var paletteOut: String?
 
-    @Option(help: "Rectified check image to write (default: OUT with -rectified.png).")
+    @Option(help: "Rectified check image to write, a .png (default: OUT with -rectified.png).")
     var rectifiedOut: String?
 
     func validate() throws {
         guard out.lowercased().hasSuffix(".json") else { throw ValidationError("--out must end in .json, got '\(out)'") }
+        if let rectifiedOut, !rectifiedOut.lowercased().hasSuffix(".png") {
+            throw ValidationError("--rectified-out must end in .png (the check image is written as PNG), got '\(rectifiedOut)'")
+        }
     }
 
     func run() throws {
-        let stem = (out as NSString).deletingPathExtension
-        let palettePath = paletteOut ?? stem + "-palette.txt"
-        let rectifiedPath = rectifiedOut ?? stem + "-rectified.png"
+        // Every output is named and its folder checked before any work, so nothing is half-written.
+        let outputs = try CalibrationOutputs(out: out, paletteOut: paletteOut, rectifiedOut: rectifiedOut)
+        let palettePath = outputs.palette, rectifiedPath = outputs.rectified
         let givenCorners = try corners.map { text throws(CalibrationError) in try Calibrator.parseCorners(text) }
         let layout: ChartLayout, chartName: String
         if let chart {

@@ -23,8 +23,10 @@ struct PrintCommand: ParsableCommand {
     @Option(help: "Width of the patch on paper, with a unit: 10cm, 100mm, 4in.")
     var size: String
 
-    @Option(help: "Printer resolution in dots per inch (72...1200).")
-    var dpi = 300
+    // A string, parsed in run(): a fractional or non-numeric value gets Printing's one-line
+    // message (whole number, 72...1200) instead of the parser's bare "invalid value".
+    @Option(help: "Printer resolution in dots per inch, a whole number (72...1200).")
+    var dpi = "300"
 
     @Option(help: "a4, letter, a3, or fit (a sheet just big enough).")
     var paper = "a4"
@@ -37,8 +39,9 @@ struct PrintCommand: ParsableCommand {
 
     func run() throws {
         // Parsed here, not in validate(): their errors are one line, without the usage text.
-        let spec = try PrintSpec(patchWidth: try PhysicalLength(parsing: size), dpi: dpi,
+        let spec = try PrintSpec(patchWidth: try PhysicalLength(parsing: size), dpi: try PrintSpec.parseDPI(dpi),
                                  paper: try Paper(parsing: paper), copies: copies)
+        _ = try PrintOutputFiles(sheet: out)  // a wrong --out is refused before any work
         let artwork = try PatchArtwork.load(path: patch)
         let printed = try PrintSheet.render(artwork, spec: spec)
         let files = try printed.write(to: out)

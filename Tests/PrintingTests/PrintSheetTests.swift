@@ -281,7 +281,7 @@ import Testing
 
     @Test func bareRGBAPNGUsesItsAlpha() throws {
         try withScratchFolder { folder in
-            var rgba = Image(width: 4, height: 2, channels: 4, fill: 0.5)
+            var rgba = Image(width: 8, height: 8, channels: 4, fill: 0.5)  // textures are 8…2048 px a side
             rgba[0, 0, 3] = 0
             try rgba.writePNG(to: folder + "/cutout.png")
             let loaded = try PatchArtwork.load(path: folder + "/cutout.png")

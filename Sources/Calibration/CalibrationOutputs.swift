@@ -1,0 +1,67 @@
+// `CalibrationOutputs`: the three files `calibrate` writes (calibration JSON, palette text,
+// rectified check PNG), named and checked before any work, so a bad path fails at once and never
+// after another output was written. Not the writing itself (ColorCalibration, Imaging).
+import Foundation
+
+public struct CalibrationOutputs: Sendable, Equatable {
+    public var calibration: String
+    public var palette: String
+    public var rectified: String
+
+    /// The outputs for `--out`, `--palette-out` and `--rectified-out` (nil: beside `out`, named
+    /// OUT-palette.txt and OUT-rectified.png). Throws `outputPath` when `out` does not end in
+    /// .json or the rectified image in .png, or when an output's folder is missing, is not a
+    /// folder or is not writable, or the output is itself a folder; `sameOutput` when two
+    /// outputs are the same file.
+    public init(out: String, paletteOut: String? = nil, rectifiedOut: String? = nil) throws(CalibrationError) {
+        guard out.lowercased().hasSuffix(".json") else {
+            throw .outputPath(option: "--out", path: out, reason: "the calibration is JSON, so the name must end in .json")
+        }
+        let stem = (out as NSString).deletingPathExtension
+        calibration = out
+        palette = paletteOut ?? stem + "-palette.txt"
+        rectified = rectifiedOut ?? stem + "-rectified.png"
+        let options = ["--out", paletteOut == nil ? "--palette-out (its default)" : "--palette-out",
+                       rectifiedOut == nil ? "--rectified-out (its default)" : "--rectified-out"]
+        guard rectified.lowercased().hasSuffix(".png") else {
+            throw .outputPath(option: options[2], path: rectified,
+                              reason: "the rectified check image is written as PNG, so the name must end in .png")
+        }
+        let paths = [calibration, palette, rectified]
+        for i in 0..<paths.count {
+            for j in (i + 1)..<paths.count where Self.resolved(paths[i]) == Self.resolved(paths[j]) {
+                throw .sameOutput(firstOption: options[i], secondOption: options[j], path: paths[j])
+            }
+        }
+        for (option, path) in zip(options, paths) {
+            if let problem = Self.folderProblem(path) { throw .outputPath(option: option, path: path, reason: problem) }
+        }
+    }
+
+    /// Why a file cannot be written at `path` (its folder is missing, not a folder or not
+    /// writable, or `path` is a folder), or nil. The file itself may or may not exist.
+    public static func folderProblem(_ path: String) -> String? {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return "this is a folder; give a file name"
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let shown = folder.isEmpty ? "." : folder
+        guard fm.fileExists(atPath: shown, isDirectory: &isDirectory) else {
+            return "the folder \(shown) does not exist; create it first (mkdir -p '\(shown)') or choose another path"
+        }
+        guard isDirectory.boolValue else { return "\(shown) is a file, not a folder" }
+        guard fm.isWritableFile(atPath: shown) else {
+            return "the folder \(shown) is not writable; choose another path or change its permissions"
+        }
+        return nil
+    }
+
+    /// `path` made absolute, with `.`/`..` and symbolic links in its folder resolved, so two
+    /// spellings of one file compare equal.
+    static func resolved(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
+    }
+}
