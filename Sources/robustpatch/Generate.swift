@@ -190,7 +190,7 @@ struct Generate: ParsableCommand {
         c.pyramidLevels = pyramid
         if let path = calibration {
             let cal: ColorCalibration
-            do { cal = try ColorCalibration.read(from: path) } catch { throw ValidationError("\(error)") }
+            cal = try ColorCalibration.read(from: path)  // its errors name the file and field; no usage text
             let (gain, bias) = cal.printerGainBias() ?? (cal.channelGain, cal.channelBias)
             c.distribution.printerChannelGain = gain.map { ValueRange(max(0, $0 * 0.97), $0 * 1.03) }
             c.distribution.printerChannelBias = bias.map { ValueRange(max(-1, $0 - 0.01), min(1, $0 + 0.01)) }

@@ -19,7 +19,7 @@ struct BadInputTests {
     }
 
     static func expectRefused(_ r: CLI.Result, _ expected: String) {
-        #expect(r.status != 0 && r.status < 128, "status \(r.status)")
+        #expect(r.refused, "status \(r.status), crashed \(r.crashed)")
         #expect((r.err + r.out).contains(expected), "output: \(r.err)\(r.out)")
     }
 

@@ -1,58 +1,20 @@
 // `robustpatch print` and `calibrate` on bad input, run as a user runs them: a one-line error that
-// names the option or file, a non-zero exit below 128 (no trap), and nothing half-written.
+// names the option or file, a non-zero exit (no signal, so no trap), and nothing half-written.
 import Foundation
 import Imaging
 import Testing
 
-/// Runs the built executable (a private copy of CLITests.swift's `CLI` helpers).
-private enum Tool {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The built executable next to the test bundle (.build/<triple>/<config>/robustpatch).
-    static var executable: URL {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("robustpatch")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return root.appendingPathComponent(".build/release/robustpatch")
-    }
-
-    /// `reason` is `.uncaughtSignal` for a trap; `status` is then the signal number (4 for SIGILL), not 128 + it.
-    struct Result { var status: Int32; var reason: Process.TerminationReason; var out: String; var err: String }
-
-    static func run(_ args: [String]) throws -> Result {
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        p.currentDirectoryURL = root
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let out = o.fileHandleForReading.readDataToEndOfFile(), err = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, reason: p.terminationReason,
-                      out: String(decoding: out, as: UTF8.self), err: String(decoding: err, as: UTF8.self))
-    }
-
-    static func tempDir() throws -> URL {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("rp-cli-input-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d
-    }
-
-    /// Files left in `dir` (names, sorted).
-    static func contents(_ dir: URL) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
-    }
+/// Files left in `dir` (names, sorted).
+private func contents(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
 }
 
 /// `result` failed cleanly: it exited (no signal, so no trap) with status 1…127, and stderr starts
 /// with "Error: " and contains every one of `needles` and none of `absent`.
-private func expectCleanError(_ r: Tool.Result, _ needles: [String], absent: [String] = [],
+private func expectCleanError(_ r: CLI.Result, _ needles: [String], absent: [String] = [],
                               sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(r.reason == .exit, "killed by signal \(r.status): \(r.err.suffix(300))", sourceLocation: sourceLocation)
-    #expect(r.status != 0 && r.status < 128, "exit \(r.status): \(r.err)", sourceLocation: sourceLocation)
+    #expect(!r.crashed, "killed by signal \(r.status): \(r.err.suffix(300))", sourceLocation: sourceLocation)
+    #expect(r.status != 0, "exit \(r.status): \(r.err)", sourceLocation: sourceLocation)
     let lines = r.err.split(separator: "\n").filter { !$0.isEmpty }
     #expect(lines.first?.hasPrefix("Error: ") == true, "stderr: \(r.err)", sourceLocation: sourceLocation)
     for needle in needles { #expect(r.err.contains(needle), "stderr lacks \(needle): \(r.err)", sourceLocation: sourceLocation) }
@@ -67,16 +29,16 @@ struct PrintCalibrateInputTests {
         ["--size", "0.001mm"], ["--size", "0.01mm", "--dpi", "300"], ["--size", "0.05mm"], ["--size", "4mm", "--dpi", "72"],
     ])
     func printTinySize(_ args: [String]) throws {
-        let dir = try Tool.tempDir()
+        let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try Tool.run(["print", "--patch", Self.patch] + args + ["--out", dir.appendingPathComponent("p.png").path])
+        let r = try CLI.run(["print", "--patch", Self.patch] + args + ["--out", dir.appendingPathComponent("p.png").path])
         expectCleanError(r, ["--size", "5 mm"])
-        #expect(Tool.contents(dir).isEmpty)
+        #expect(contents(dir).isEmpty)
     }
 
     @Test("print: patches that evaluate refuses (no mask.png, fully transparent, 1 × 1)")
     func printRefusesWhatEvaluateRefuses() throws {
-        let dir = try Tool.tempDir()
+        let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run_nomask")
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
@@ -87,7 +49,7 @@ struct PrintCalibrateInputTests {
         try Image(width: 1, height: 1, channels: 3, fill: 0.5).writePNG(to: one)
         let out = dir.appendingPathComponent("out/p.png").path
         for (patch, needle) in [(run.path, "no mask.png"), (clear, "fully transparent"), (one, "1 × 1")] {
-            let r = try Tool.run(["print", "--patch", patch, "--size", "5cm", "--dpi", "72", "--out", out])
+            let r = try CLI.run(["print", "--patch", patch, "--size", "5cm", "--dpi", "72", "--out", out])
             expectCleanError(r, ["--patch \(patch)", needle])
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
@@ -101,7 +63,7 @@ struct PrintCalibrateInputTests {
         (["--out", "OUT/p.jpg"], ["--out", "p.jpg", "must be a .png"], ["folder"]),
     ])
     func printOptionText(_ args: [String], _ needles: [String], _ absent: [String]) throws {
-        let dir = try Tool.tempDir()
+        let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         var full = ["print", "--patch", Self.patch, "--size", "5cm", "--out", dir.appendingPathComponent("p.png").path]
         // Later options win: the case's own --size/--dpi/--out replace the defaults above.
@@ -109,9 +71,9 @@ struct PrintCalibrateInputTests {
             if let k = full.firstIndex(of: a) { full.remove(at: k); full.remove(at: k) }
         }
         full += args.map { $0.replacingOccurrences(of: "OUT", with: dir.path) }
-        let r = try Tool.run(full)
+        let r = try CLI.run(full)
         expectCleanError(r, needles, absent: absent)
-        #expect(Tool.contents(dir).isEmpty)
+        #expect(contents(dir).isEmpty)
     }
 
     static let photo = "Samples/calibration/synthetic-chart-photo.jpg"
@@ -119,40 +81,40 @@ struct PrintCalibrateInputTests {
 
     @Test("calibrate: two outputs on one file, a non-PNG --rectified-out, missing folders: refused before anything is written")
     func calibrateOutputs() throws {
-        let dir = try Tool.tempDir()
+        let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("cal.json").path
         let common = ["calibrate", "--photo", Self.photo, "--chart", Self.chart, "--out", out]
-        expectCleanError(try Tool.run(common + ["--palette-out", out]), ["--out and --palette-out", "same file"])
-        expectCleanError(try Tool.run(common + ["--palette-out", dir.path + "/p.png", "--rectified-out", dir.path + "/./p.png"]),
+        expectCleanError(try CLI.run(common + ["--palette-out", out]), ["--out and --palette-out", "same file"])
+        expectCleanError(try CLI.run(common + ["--palette-out", dir.path + "/p.png", "--rectified-out", dir.path + "/./p.png"]),
                          ["--palette-out and --rectified-out", "same file"])
-        expectCleanError(try Tool.run(common + ["--rectified-out", dir.path + "/rect.jpg"]), ["--rectified-out", ".png"])
-        expectCleanError(try Tool.run(common + ["--rectified-out", out]), ["--rectified-out", ".png"])
+        expectCleanError(try CLI.run(common + ["--rectified-out", dir.path + "/rect.jpg"]), ["--rectified-out", ".png"])
+        expectCleanError(try CLI.run(common + ["--rectified-out", out]), ["--rectified-out", ".png"])
         let missing = dir.appendingPathComponent("nodir").path
-        expectCleanError(try Tool.run(["calibrate", "--photo", Self.photo, "--chart", Self.chart, "--out", missing + "/cal.json"]),
+        expectCleanError(try CLI.run(["calibrate", "--photo", Self.photo, "--chart", Self.chart, "--out", missing + "/cal.json"]),
                          ["--out", "the folder \(missing) does not exist"], absent: ["doesn’t exist", "doesn't exist"])
         // The palette's folder is missing: the calibration JSON must not be written either.
-        expectCleanError(try Tool.run(common + ["--palette-out", missing + "/p.txt"]),
+        expectCleanError(try CLI.run(common + ["--palette-out", missing + "/p.txt"]),
                          ["--palette-out", "the folder \(missing) does not exist"])
-        #expect(Tool.contents(dir).isEmpty, "left behind: \(Tool.contents(dir))")
+        #expect(contents(dir).isEmpty, "left behind: \(contents(dir))")
         // And the same command with good paths writes all three.
-        let ok = try Tool.run(common)
+        let ok = try CLI.run(common)
         #expect(ok.status == 0, "\(ok.err)")
-        #expect(Tool.contents(dir) == ["cal-palette.txt", "cal-rectified.png", "cal.json"])
+        #expect(contents(dir) == ["cal-palette.txt", "cal-rectified.png", "cal.json"])
     }
 
     @Test("calibrate: a chart layout with an impossible columns or dpi field names the file and field", arguments: [
         ("columns", "0"), ("columns", "-8"), ("dpi", "0"),
     ])
     func calibrateChartFields(_ field: String, _ value: String) throws {
-        let dir = try Tool.tempDir()
+        let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: Tool.root.appendingPathComponent(Self.chart))) as! [String: Any]
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: CLI.root.appendingPathComponent(Self.chart))) as! [String: Any]
         object[field] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
         let chart = dir.appendingPathComponent("chart.json").path
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: chart))
-        let r = try Tool.run(["calibrate", "--photo", Self.photo, "--chart", chart, "--out", dir.appendingPathComponent("cal.json").path])
+        let r = try CLI.run(["calibrate", "--photo", Self.photo, "--chart", chart, "--out", dir.appendingPathComponent("cal.json").path])
         expectCleanError(r, [chart, "field \"\(field)\""])
-        #expect(Tool.contents(dir) == ["chart.json"])
+        #expect(contents(dir) == ["chart.json"])
     }
 }
