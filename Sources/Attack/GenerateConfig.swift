@@ -38,6 +38,9 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     /// Start from this texture (a PNG, e.g. another run's patch.png, resized to the texture size)
     /// instead of uniform noise: fine-tune a digital patch for print, for example.
     public var initTexturePath: String? = nil
+    /// The scene folder the run trains and validates on (saved so that --resume uses the same
+    /// scenes; nil in runs made before it was saved).
+    public var scenes: String? = nil
     /// Train on 8 views per scene photo (crops and mirror images; `SceneSet.augmentedSquares`).
     public var augmentScenes = true
     /// Validate every this many steps on held-out scenes (0 = never).

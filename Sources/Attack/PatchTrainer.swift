@@ -119,9 +119,10 @@ public final class PatchTrainer {
             (i % validation.count, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: Double(th) / Double(tw), using: &vrng))
         }
         if let r = resume {
-            guard r.texture.count == tw * th * 3, r.adam.m.count == pyr?.parameterCount ?? r.texture.count,
+            guard r.texture.count == tw * th * 3, r.adam.m.count == pyr?.parameterCount ?? r.texture.count, r.adam.v.count == r.adam.m.count,
+                  r.averageTexture == nil || r.averageTexture?.count == r.texture.count,
                   r.pyramid?.count == pyr?.parameterCount else {
-                throw AttackError.checkpoint("the checkpoint's texture is not \(tw)×\(th) with \(levels) pyramid level(s); resume with the same --shape, --texture and --pyramid")
+                throw AttackError.checkpoint("the checkpoint is damaged: its texture, optimizer or pyramid state does not fit its own settings (a \(tw)×\(th) texture, \(levels) pyramid level(s)); start a new run in an empty folder")
             }
             state = r
         } else {

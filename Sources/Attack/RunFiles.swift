@@ -49,8 +49,42 @@ public struct RunFiles: Sendable {
         guard let data = FileManager.default.contents(atPath: checkpointPath) else {
             throw AttackError.checkpoint("--resume: no checkpoint at \(checkpointPath); start without --resume")
         }
-        do { return try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
-            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(error)); start a new run in an empty folder")
+        let checkpoint: TrainingCheckpoint
+        do { checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
+            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(Self.describe(error))); start a new run in an empty folder")
+        }
+        func damaged(_ what: String) -> AttackError {
+            AttackError.checkpoint("\(checkpointPath) is damaged: \(what); start a new run in an empty folder")
+        }
+        guard checkpoint.formatVersion == 1 else {
+            throw damaged("its formatVersion is \(checkpoint.formatVersion), and this tool reads version 1")
+        }
+        do { try checkpoint.config.validate() } catch { throw damaged("its saved settings are invalid (\(error))") }
+        let state = checkpoint.state
+        guard (0...checkpoint.config.steps).contains(state.step) else {
+            throw damaged("its step is \(state.step), outside 0…\(checkpoint.config.steps) (the run's steps)")
+        }
+        guard (state.texture + (state.averageTexture ?? [])).allSatisfy({ $0.isFinite && (0...1).contains($0) }) else {
+            throw damaged("its texture has values outside [0, 1]")
+        }
+        guard (state.adam.m + state.adam.v + (state.pyramid ?? [])).allSatisfy(\.isFinite), state.adam.v.allSatisfy({ $0 >= 0 }), state.adam.step >= 0 else {
+            throw damaged("its optimizer state is not finite")
+        }
+        return checkpoint
+    }
+
+    /// A decoding failure in a few words naming the field, not the DecodingError's debug dump.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func field(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+        }
+        switch error {
+        case let .keyNotFound(key, context): return "field \"\(field(context.codingPath + [key]))\" is missing"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context): return "field \"\(field(context.codingPath))\" has the wrong type"
+        case let .dataCorrupted(context) where context.codingPath.isEmpty: return "not valid JSON"
+        case let .dataCorrupted(context): return "field \"\(field(context.codingPath))\" is unreadable"
+        @unknown default: return "\(error)"
         }
     }
 

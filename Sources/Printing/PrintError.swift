@@ -41,12 +41,13 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unknownPaper(let name):
             return "--paper \(name): unknown paper; use one of \(Paper.allNames.joined(separator: ", "))."
         case .patchTooLarge(let size, let paper, let largest) where largest < PrintSpec.minimumPatchMillimetres:
-            return "a \(size) patch does not fit on \(paper) with its margins, crop marks and caption, and no smaller one "
+            return "a patch of \(size) does not fit on \(paper) with its margins, crop marks and caption, and no smaller one "
                 + "would: the texture is so elongated that even the \(Self.minimum) minimum "
                 + "width does not fit. Use --paper fit, or a less elongated texture."
         case .patchTooLarge(let size, let paper, let largest):
-            return "a \(size) patch does not fit on \(paper) with its margins, crop marks and caption; "
-                + "the largest that fits is \(Self.millimetres(largest)). Use a smaller --size, --paper a3 or --paper fit."
+            let biggerPaper = paper.lowercased().hasPrefix("a3") ? "" : ", --paper a3"
+            return "a patch of \(size) does not fit on \(paper) with its margins, crop marks and caption; "
+                + "the largest that fits is \(Self.length(largest, like: size)). Use a smaller --size\(biggerPaper) or --paper fit."
         case .tooManyCopies(let requested, let maximum, let size, let paper):
             return "--copies \(requested): at most \(maximum) cop\(maximum == 1 ? "y" : "ies") of a \(size) patch fit on \(paper). "
                 + "Use --copies \(maximum), a smaller --size, or --paper fit."
@@ -54,10 +55,10 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
             let minimum = Self.minimum
             if let height {
                 return "--size \(size) is too small for this texture's shape: the patch would be \(Self.millimetres(width)) wide "
-                    + "but only \(Self.millimetres(height)) tall on paper, and each side must be at least \(minimum). "
+                    + "but only \(Self.belowMinimum(height)) tall on paper, and each side must be at least \(minimum). "
                     + "Give a larger --size, or a texture that is less elongated."
             }
-            return "--size \(size) is too small: the patch would be \(Self.millimetres(width)) wide on paper, and it must be "
+            return "--size \(size) is too small: the patch would be \(Self.belowMinimum(width)) wide on paper, and it must be "
                 + "at least \(minimum) across (smaller, a printer cannot reproduce its pattern). Give a larger --size, e.g. 5cm or 2in."
         case .sheetTooLarge(let w, let h):
             return "the sheet would be \(w) × \(h) pixels, more than an image may hold; lower --dpi or --copies."
@@ -73,12 +74,23 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
             return "--out \(path): the sheet must be a .png file (e.g. Printouts/toaster.png); "
                 + "NAME_patch.png and NAME.json are written beside it."
         case .writeFailed(let path, let reason):
-            return "\(path): could not write (\(reason)). Check that the folder exists and is writable."
+            // The reason may already carry its own advice (Imaging's PNG writer); say it once.
+            return "\(path): could not write (\(reason))." + (reason.contains("Check that") ? "" : " Check that the folder exists and is writable.")
         }
     }
 
     /// The smallest patch side, "5 mm".
     static var minimum: String { PhysicalLength(millimetres: PrintSpec.minimumPatchMillimetres).description }
+
+    /// A length in the unit the user wrote `like` in: "7.17 in" for "8in", else `millimetres`.
+    static func length(_ mm: Double, like: String) -> String {
+        like.lowercased().contains("in") ? String(format: "%.2f in", mm / 25.4) : millimetres(mm)
+    }
+
+    /// A length just under the minimum, never rounded up to it ("4.99 mm", not "5.0 mm").
+    static func belowMinimum(_ mm: Double) -> String {
+        mm >= 1 ? String(format: "%.2f mm", (mm * 100).rounded(.down) / 100) : millimetres(mm)
+    }
 
     /// "17.6 cm", "4.8 mm"; lengths under 1 mm with three significant digits ("0.001 mm").
     static func millimetres(_ mm: Double) -> String {

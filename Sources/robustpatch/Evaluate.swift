@@ -103,7 +103,10 @@ struct Evaluate: ParsableCommand {
         var loaded = try patches.map { try EvaluatedPatch.load($0, maskPath: mask, shape: shape) }
         if let t = target {
             let index = try labels.index(of: t)
-            for i in loaded.indices { loaded[i].target = index }
+            for i in loaded.indices where loaded[i].target != index {
+                loaded[i].target = index
+                loaded[i].runValidation = nil  // measured for the run's own target: no longer comparable
+            }
         }
         let modelSpecs = (model?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
             ?? (loaded.first?.models.isEmpty == false ? loaded[0].models : ["lite0"])

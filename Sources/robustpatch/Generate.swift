@@ -38,8 +38,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Patch size as a fraction of the image side: a number (0.36 ≈ 10% of the area for a circle) or MIN..MAX. Overrides the distribution's size.")
     var size: String?
 
-    @Option(help: "Scene folder (with train/ and val/ subfolders, or any PNG/JPEG folder: every 4th image is held out).")
-    var scenes = "Samples/scenes"
+    @Option(help: "Scene folder (with train/ and val/ subfolders, or any PNG/JPEG folder: every 4th image is held out). (default: Samples/scenes; --resume uses the run's)")
+    var scenes: String?
 
     @Option(parsing: .unconditional, help: "Optimisation steps.")
     var steps = Defaults.steps
@@ -117,13 +117,17 @@ struct Generate: ParsableCommand {
         }
     }
 
-    /// Run settings that differ from their defaults: with --resume they would be silently ignored
-    /// (the checkpoint's settings win), so they are refused instead. --scenes is not saved in the
-    /// checkpoint and stays allowed.
-    func settingsGivenWithResume() -> [String] {
+    /// Run settings given on the command line or changed from their defaults: with --resume they
+    /// would be silently ignored (the checkpoint's settings win), so they are refused instead.
+    /// --scenes is checked against the checkpoint's in `run()`.
+    func settingsGivenWithResume(arguments: [String] = CommandLine.arguments) -> [String] {
         typealias d = Defaults
         var given: [String] = []
-        func check(_ name: String, _ differs: Bool) { if differs { given.append(name) } }
+        func check(_ name: String, _ differs: Bool) {
+            // Also an option typed with its default value (--steps 1000): it would be ignored all the same.
+            let typed = arguments.dropFirst().contains { $0 == name || $0.hasPrefix(name + "=") }
+            if differs || typed { given.append(name) }
+        }
         check("--target", target != nil); check("--untargeted", untargeted); check("--model", model != d.model)
         check("--shape", shape != d.shape); check("--preset", preset != nil); check("--distribution", distribution != nil)
         check("--size", size != nil); check("--steps", steps != d.steps); check("--batch", batch != d.batch)
@@ -138,7 +142,7 @@ struct Generate: ParsableCommand {
 
     /// The options' defaults, named once so that --resume can tell which settings were changed.
     enum Defaults {
-        static let model = "lite0", shape = "circle", loss = "ce"
+        static let model = "lite0", shape = "circle", loss = "ce", scenes = "Samples/scenes"
         static let steps = 1000, batch = 16, texture = 64, validationSamples = 512, validateEvery = 50
         static let seed: UInt64 = 0
         static let learningRate = 0.1, tvWeight = 0.02, earlyStop = 0.97
@@ -186,6 +190,7 @@ struct Generate: ParsableCommand {
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture
+        c.scenes = scenes ?? Defaults.scenes
         c.averageDecay = average
         c.pyramidLevels = pyramid
         if let path = calibration {
@@ -210,6 +215,11 @@ struct Generate: ParsableCommand {
             let checkpoint = try files.loadCheckpoint()
             config = checkpoint.config
             resumeState = checkpoint.state
+            if let given = scenes, let saved = config.scenes, given != saved {
+                throw ValidationError("--resume continues the run in \(out) on its own scenes, \(saved); drop --scenes \(given), or start a new run in another --out folder")
+            }
+            // Runs saved before the scene folder was recorded take --scenes (or the default) as before.
+            config.scenes = config.scenes ?? scenes ?? Defaults.scenes
             print("resuming \(files.checkpointPath) at step \(checkpoint.state.step)/\(config.steps)")
         } else {
             config = try makeConfig()
@@ -219,7 +229,7 @@ struct Generate: ParsableCommand {
         }
         let labels = try ClassLabels.imageNet()
         let models = try config.models.map { try ModelZoo.load($0) }
-        let (train, validation) = try SceneSet.trainValidation(directory: scenes)
+        let (train, validation) = try SceneSet.trainValidation(directory: config.scenes ?? Defaults.scenes)
         let trainer = try PatchTrainer(config: config, models: models, train: train, validation: validation, resume: resumeState)
         try files.createDirectory()
         let goal = config.target.map { "target \($0) \(labels[$0])" } ?? "untargeted"

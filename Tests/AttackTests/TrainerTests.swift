@@ -144,7 +144,7 @@ struct TrainerTests {
         while !second.isFinished { try second.step() }
         #expect(second.state.texture == full.state.texture && second.state.pyramid == full.state.pyramid)
         // A checkpoint without levels cannot resume a pyramid run.
-        do { _ = try makeTrainer(c, resume: plain.state); Issue.record("pyramid-less state accepted") } catch { #expect("\(error)".contains("--pyramid")) }
+        do { _ = try makeTrainer(c, resume: plain.state); Issue.record("pyramid-less state accepted") } catch { #expect("\(error)".contains("3 pyramid level(s)")) }
         var bad = smallConfig(); bad.pyramidLevels = 9
         #expect { try bad.validate() } throws: { "\($0)".contains("--pyramid must be 1…8") }
         bad.pyramidLevels = 6   // a 24-texel texture has room for 5 (2×2 at 1/16)

@@ -54,6 +54,56 @@ struct BadInputTests {
         Self.expectRefused(r, "drop --target, --steps, --lr")
     }
 
+    @Test("generate --resume: a typed default, other scenes, or a damaged checkpoint.json are refused")
+    func resumeChecks() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run")
+        let made = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+                                "--validation-samples", "2", "--validate-every", "0", "--out", run.path])
+        #expect(made.status == 0, "\(made.err)")
+        // --steps 1000 is the default, yet typed it would be ignored all the same.
+        Self.expectRefused(try CLI.run(["generate", "--resume", "--steps", "1000", "--out", run.path]), "drop --steps")
+        Self.expectRefused(try CLI.run(["generate", "--resume", "--scenes", "Samples/scenes/val", "--out", run.path]),
+                           "on its own scenes, Samples/scenes")
+        // The run's own scenes, typed, are fine (a finished run re-validates and rewrites its files).
+        let same = try CLI.run(["generate", "--resume", "--scenes", "Samples/scenes", "--out", run.path])
+        #expect(same.status == 0, "\(same.err)")
+        let checkpointURL = run.appendingPathComponent("checkpoint.json")
+        let good = try Data(contentsOf: checkpointURL)
+        for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "formatVersion is 2"),
+                                   ("empty", "not valid JSON"), ("batch 0", "saved settings are invalid (--batch must be"),
+                                   ("texture 2", "values outside [0, 1]"), ("short adam", "does not fit its own settings")] {
+            var object = try JSONSerialization.jsonObject(with: good) as! [String: Any]
+            var state = object["state"] as! [String: Any], config = object["config"] as! [String: Any]
+            switch damage {
+            case "step 99": state["step"] = 99
+            case "formatVersion 2": object["formatVersion"] = 2
+            case "batch 0": config["batch"] = 0
+            case "texture 2": state["texture"] = (state["texture"] as! [Double]).map { _ in 2.0 }
+            case "short adam": var adam = state["adam"] as! [String: Any]; adam["m"] = [0.0, 0.0]; state["adam"] = adam
+            default: break
+            }
+            object["state"] = state; object["config"] = config
+            try (damage == "empty" ? Data() : JSONSerialization.data(withJSONObject: object)).write(to: checkpointURL)
+            let r = try CLI.run(["generate", "--resume", "--out", run.path])
+            Self.expectRefused(r, expected)
+            #expect(r.err.contains("checkpoint"), "\(damage): \(r.err)")
+        }
+    }
+
+    @Test("evaluate --target on a run: the run's own validation (for its target) is not compared")
+    func targetOverride() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let own = try CLI.run(["evaluate", "--patch", "Printouts/toaster-photo-run", "--samples", "4", "--controls", "none", "--out", dir.path])
+        #expect(own.status == 0 && own.out.contains("held-out validation"), "\(own.err)\(own.out)")
+        let other = try CLI.run(["evaluate", "--patch", "Printouts/toaster-photo-run", "--target", "285", "--samples", "4",
+                                 "--controls", "none", "--out", dir.path])
+        #expect(other.status == 0, "\(other.err)")
+        #expect(!other.out.contains("held-out validation"), "\(other.out)")
+    }
+
     @Test("evaluate: a run.json whose target is damaged is refused, not evaluated untargeted", arguments: [
         ("index 5000", "target.index must be an ImageNet class index 0–999, got 5000"),
         ("index -1", "got -1"),
