@@ -109,6 +109,14 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
         if let l = pyramidLevels { guard (1...8).contains(l) else { throw AttackError.badOption("--pyramid must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
         guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
+        guard checkpointEvery >= 1, periodicValidationSamples >= 1 else {
+            throw AttackError.badOption("checkpointEvery and periodicValidationSamples must be ≥ 1, got \(checkpointEvery) and \(periodicValidationSamples)")
+        }
+        if let rgb = paletteRGB {
+            guard !rgb.isEmpty, rgb.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0.isFinite && (0...1).contains($0) } }) else {
+                throw AttackError.badOption("paletteRGB must hold at least one colour of 3 values in [0, 1]")
+            }
+        }
         guard validateEvery >= 0 else { throw AttackError.badOption("--validate-every must be a number of steps ≥ 0 (0 = only at the end), got \(validateEvery)") }
         if palettePath != nil && paletteRGB != nil {
             throw AttackError.badOption("--palette and --calibration both give the printable palette (the calibration's measured colours); give one of them")

@@ -95,6 +95,11 @@ public final class PatchTrainer {
         try config.validate()
         self.config = config
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)
+        // evaluate and print take textures of 8…2048 texels a side; so does generate.
+        guard min(tw, th) >= 8 else {
+            throw AttackError.badOption("--shape \(config.shape) with --texture \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least 8 texels a side; "
+                                        + "raise --texture to \(Int((Double(config.textureSide) * 8 / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
+        }
         textureWidth = tw; textureHeight = th
         mask = try config.shape.mask(width: tw, height: th)
         let levels = config.pyramidLevels ?? 1
@@ -137,7 +142,7 @@ public final class PatchTrainer {
             if config.averageDecay != nil { state.averageTexture = tex }
         }
         if config.averageDecay != nil, state.averageTexture?.count != state.texture.count {
-            throw AttackError.checkpoint("the checkpoint has no averaged texture although the run averages (--average); resume with the settings it was written with")
+            throw AttackError.checkpoint("the checkpoint is damaged: it has no averaged texture although the run averages (--average); start a new run in an empty folder")
         }
     }
 

@@ -7,7 +7,8 @@ import Transforms
 
 /// The checkpoint: config + state. `--resume` reads it back.
 public struct TrainingCheckpoint: Codable, Sendable {
-    public var formatVersion = 1
+    public static let currentFormatVersion = 1
+    public var formatVersion = TrainingCheckpoint.currentFormatVersion
     public var config: GenerateConfig
     public var state: TrainingState
     public init(config: GenerateConfig, state: TrainingState) { self.config = config; self.state = state }
@@ -56,10 +57,14 @@ public struct RunFiles: Sendable {
         func damaged(_ what: String) -> AttackError {
             AttackError.checkpoint("\(checkpointPath) is damaged: \(what); start a new run in an empty folder")
         }
-        guard checkpoint.formatVersion == 1 else {
-            throw damaged("its formatVersion is \(checkpoint.formatVersion), and this tool reads version 1")
+        guard checkpoint.formatVersion == TrainingCheckpoint.currentFormatVersion else {
+            throw AttackError.checkpoint("\(checkpointPath) was written by another version of the tool (format \(checkpoint.formatVersion); "
+                                         + "this one reads \(TrainingCheckpoint.currentFormatVersion)); start a new run in an empty folder")
         }
-        do { try checkpoint.config.validate() } catch { throw damaged("its saved settings are invalid (\(error))") }
+        do { try checkpoint.config.validate() } catch {
+            // A damaged file, or a run made by an older version that allowed what this one refuses.
+            throw AttackError.checkpoint("\(checkpointPath) holds settings this version refuses (\(error)); --resume keeps a run's settings, so start a new run in an empty folder")
+        }
         let state = checkpoint.state
         guard (0...checkpoint.config.steps).contains(state.step) else {
             throw damaged("its step is \(state.step), outside 0…\(checkpoint.config.steps) (the run's steps)")

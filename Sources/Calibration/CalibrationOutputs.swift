@@ -13,7 +13,11 @@ public struct CalibrationOutputs: Sendable, Equatable {
     /// .json or the rectified image in .png, or when an output's folder is missing, is not a
     /// folder or is not writable, or the output is itself a folder; `sameOutput` when two
     /// outputs are the same file.
-    public init(out: String, paletteOut: String? = nil, rectifiedOut: String? = nil) throws(CalibrationError) {
+    ///
+    /// `inputs` (option, path), e.g. the photo and the chart layout, must not be overwritten by
+    /// an output either (`sameOutput`).
+    public init(out: String, paletteOut: String? = nil, rectifiedOut: String? = nil,
+                inputs: [(option: String, path: String)] = []) throws(CalibrationError) {
         guard out.lowercased().hasSuffix(".json") else {
             throw .outputPath(option: "--out", path: out, reason: "the calibration is JSON, so the name must end in .json")
         }
@@ -31,6 +35,11 @@ public struct CalibrationOutputs: Sendable, Equatable {
         for i in 0..<paths.count {
             for j in (i + 1)..<paths.count where Self.resolved(paths[i]) == Self.resolved(paths[j]) {
                 throw .sameOutput(firstOption: options[i], secondOption: options[j], path: paths[j])
+            }
+        }
+        for (inputOption, input) in inputs {
+            for (option, path) in zip(options, paths) where Self.resolved(input) == Self.resolved(path) {
+                throw .sameOutput(firstOption: inputOption, secondOption: option, path: path)
             }
         }
         for (option, path) in zip(options, paths) {

@@ -78,6 +78,12 @@ public struct PhysicalLength: Sendable, Equatable, CustomStringConvertible {
     public func pixels(dpi: Int) -> Int { Int((inches * Double(dpi)).rounded()) }
 
     /// In its own unit, shortest form: "10 cm", "4.5 in", "100 mm".
+    /// The length as typed, to 6 significant digits ("4.999 mm", where `description` says "5 mm"):
+    /// for messages about a limit, which must not round a value onto the limit it breaks.
+    public var exactDescription: String {
+        "\(String(format: "%.6g", millimetres / unit.millimetres)) \(unit.rawValue)"
+    }
+
     public var description: String {
         let value = millimetres / unit.millimetres
         let number = value == value.rounded() ? String(Int(value)) : String(format: "%.3g", value)

@@ -83,8 +83,10 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
     static var minimum: String { PhysicalLength(millimetres: PrintSpec.minimumPatchMillimetres).description }
 
     /// A length in the unit the user wrote `like` in: "7.17 in" for "8in", else `millimetres`.
+    /// Rounded down, so that the size suggested fits ("7.16 in", "26.3 cm" for 263.9 mm).
     static func length(_ mm: Double, like: String) -> String {
-        like.lowercased().contains("in") ? String(format: "%.2f in", mm / 25.4) : millimetres(mm)
+        if like.lowercased().contains("in") { return String(format: "%.2f in", (mm / 25.4 * 100).rounded(.down) / 100) }
+        return mm >= 10 ? String(format: "%.1f cm", mm.rounded(.down) / 10) : belowMinimum(mm)
     }
 
     /// A length just under the minimum, never rounded up to it ("4.99 mm", not "5.0 mm").

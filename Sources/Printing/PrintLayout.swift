@@ -39,7 +39,7 @@ public struct PrintSpec: Sendable, Equatable {
         guard Self.dpiRange.contains(dpi) else { throw .badDPI(dpi) }
         guard (1...Self.maxCopies).contains(copies) else { throw .badCopies(copies) }
         guard patchWidth.millimetres >= Self.minimumPatchMillimetres else {
-            throw .patchTooSmall(size: patchWidth.description, widthMillimetres: patchWidth.millimetres, heightMillimetres: nil)
+            throw .patchTooSmall(size: patchWidth.exactDescription, widthMillimetres: patchWidth.millimetres, heightMillimetres: nil)
         }
     }
 
@@ -141,7 +141,7 @@ public struct PrintLayout: Sendable, Equatable, Codable {
         let patchW = spec.patchWidth.pixels(dpi: spec.dpi)
         let patchH = PhysicalLength(millimetres: heightMillimetres).pixels(dpi: spec.dpi)
         guard heightMillimetres >= PrintSpec.minimumPatchMillimetres, patchW >= 1, patchH >= 1 else {
-            throw .patchTooSmall(size: spec.patchWidth.description, widthMillimetres: spec.patchWidth.millimetres,
+            throw .patchTooSmall(size: spec.patchWidth.exactDescription, widthMillimetres: spec.patchWidth.millimetres,
                                  heightMillimetres: heightMillimetres)
         }
         let margin = spec.pixels(PrintSpec.marginMillimetres)

@@ -84,7 +84,7 @@ public enum PrintSheet {
         } catch {
             if width < 1 || height < 1 {
                 let perPixel = PhysicalLength.millimetresPerInch / Double(spec.dpi)
-                throw .patchTooSmall(size: spec.patchWidth.description, widthMillimetres: Double(width) * perPixel,
+                throw .patchTooSmall(size: spec.patchWidth.exactDescription, widthMillimetres: Double(width) * perPixel,
                                      heightMillimetres: Double(height) * perPixel)
             }
             throw .sheetTooLarge(widthPixels: width, heightPixels: height)

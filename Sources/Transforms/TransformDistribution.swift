@@ -164,7 +164,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
 
     // MARK: Codable (missing keys -> identity defaults; decoding validates)
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case fieldOfViewDegrees, yaw, pitch, roll, size, distance, placement, brightness, offset, contrast,
              colorCast, gamma, printerGain, printerBias, printerChannelGain, printerChannelBias, blurSigma, noiseSigma, jpegQuality, motionBlurLength, resampleScale
     }
@@ -182,9 +182,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
             .filter { CodingKeys(stringValue: $0) == nil }.sorted()
         guard unknown.isEmpty else {
-            let known = [CodingKeys.fieldOfViewDegrees, .yaw, .pitch, .roll, .size, .distance, .placement, .brightness, .offset, .contrast, .colorCast,
-                         .gamma, .printerGain, .printerBias, .printerChannelGain, .printerChannelBias, .blurSigma, .noiseSigma, .jpegQuality,
-                         .motionBlurLength, .resampleScale].map(\.stringValue)
+            let known = CodingKeys.allCases.map(\.stringValue)
             throw TransformError.decoding(what: "transform distribution",
                                           reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(known.joined(separator: ", "))")
         }

@@ -44,7 +44,8 @@ struct Calibrate: ParsableCommand {
 
     func run() throws {
         // Every output is named and its folder checked before any work, so nothing is half-written.
-        let outputs = try CalibrationOutputs(out: out, paletteOut: paletteOut, rectifiedOut: rectifiedOut)
+        let outputs = try CalibrationOutputs(out: out, paletteOut: paletteOut, rectifiedOut: rectifiedOut,
+                                             inputs: [("--photo", photo)] + (chart.map { [("--chart", $0)] } ?? []))
         let palettePath = outputs.palette, rectifiedPath = outputs.rectified
         let givenCorners = try corners.map { text throws(CalibrationError) in try Calibrator.parseCorners(text) }
         let layout: ChartLayout, chartName: String

@@ -97,7 +97,7 @@ struct Generate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stop early when held-out validation success reaches this rate.")
     var earlyStop = Defaults.earlyStop
 
-    @Flag(help: "Continue the checkpoint in --out.")
+    @Flag(help: "Continue the checkpoint in --out with its saved settings and scenes (other run options are refused).")
     var resume = false
 
     @Option(help: "Output folder.")
@@ -138,6 +138,13 @@ struct Generate: ParsableCommand {
         check("--texture", texture != d.texture); check("--validation-samples", validationSamples != d.validationSamples)
         check("--validate-every", validateEvery != d.validateEvery); check("--early-stop", earlyStop != d.earlyStop)
         return given
+    }
+
+    /// `path` from the current folder, standardized and with symbolic links resolved, so that
+    /// `Samples/scenes/`, `./Samples/scenes` and the absolute path are one folder, and a resumed
+    /// run finds its scenes from any folder.
+    static func absolutePath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// The options' defaults, named once so that --resume can tell which settings were changed.
@@ -190,7 +197,7 @@ struct Generate: ParsableCommand {
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture
-        c.scenes = scenes ?? Defaults.scenes
+        c.scenes = Self.absolutePath(scenes ?? Defaults.scenes)
         c.averageDecay = average
         c.pyramidLevels = pyramid
         if let path = calibration {
@@ -215,7 +222,7 @@ struct Generate: ParsableCommand {
             let checkpoint = try files.loadCheckpoint()
             config = checkpoint.config
             resumeState = checkpoint.state
-            if let given = scenes, let saved = config.scenes, given != saved {
+            if let given = scenes, let saved = config.scenes, Self.absolutePath(given) != Self.absolutePath(saved) {
                 throw ValidationError("--resume continues the run in \(out) on its own scenes, \(saved); drop --scenes \(given), or start a new run in another --out folder")
             }
             // Runs saved before the scene folder was recorded take --scenes (or the default) as before.

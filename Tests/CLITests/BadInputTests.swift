@@ -65,21 +65,28 @@ struct BadInputTests {
         // --steps 1000 is the default, yet typed it would be ignored all the same.
         Self.expectRefused(try CLI.run(["generate", "--resume", "--steps", "1000", "--out", run.path]), "drop --steps")
         Self.expectRefused(try CLI.run(["generate", "--resume", "--scenes", "Samples/scenes/val", "--out", run.path]),
-                           "on its own scenes, Samples/scenes")
-        // The run's own scenes, typed, are fine (a finished run re-validates and rewrites its files).
-        let same = try CLI.run(["generate", "--resume", "--scenes", "Samples/scenes", "--out", run.path])
+                           "on its own scenes, \(CLI.root.appendingPathComponent("Samples/scenes").path)")
+        // The run's own scenes, typed another way, are fine (a finished run re-validates and rewrites its files),
+        // and so is resuming from another folder: the saved scene folder is absolute.
+        let same = try CLI.run(["generate", "--resume", "--scenes", "./Samples/scenes/", "--out", run.path])
         #expect(same.status == 0, "\(same.err)")
+        let elsewhere = try CLI.run(["generate", "--resume", "--out", run.path], cwd: dir)
+        #expect(elsewhere.status == 0, "\(elsewhere.err)")
         let checkpointURL = run.appendingPathComponent("checkpoint.json")
         let good = try Data(contentsOf: checkpointURL)
-        for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "formatVersion is 2"),
-                                   ("empty", "not valid JSON"), ("batch 0", "saved settings are invalid (--batch must be"),
-                                   ("texture 2", "values outside [0, 1]"), ("short adam", "does not fit its own settings")] {
+        for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "another version of the tool (format 2"),
+                                   ("empty", "not valid JSON"), ("batch 0", "holds settings this version refuses (--batch must be"),
+                                   ("texture 2", "values outside [0, 1]"), ("short adam", "does not fit its own settings"),
+                                   ("checkpointEvery 0", "checkpointEvery and periodicValidationSamples must be ≥ 1"),
+                                   ("palette [0.5]", "paletteRGB must hold")] {
             var object = try JSONSerialization.jsonObject(with: good) as! [String: Any]
             var state = object["state"] as! [String: Any], config = object["config"] as! [String: Any]
             switch damage {
             case "step 99": state["step"] = 99
             case "formatVersion 2": object["formatVersion"] = 2
             case "batch 0": config["batch"] = 0
+            case "checkpointEvery 0": config["checkpointEvery"] = 0
+            case "palette [0.5]": config["paletteRGB"] = [[0.5]]; config["npsWeight"] = 0.05
             case "texture 2": state["texture"] = (state["texture"] as! [Double]).map { _ in 2.0 }
             case "short adam": var adam = state["adam"] as! [String: Any]; adam["m"] = [0.0, 0.0]; state["adam"] = adam
             default: break

@@ -86,6 +86,12 @@ struct PrintCalibrateInputTests {
         let out = dir.appendingPathComponent("cal.json").path
         let common = ["calibrate", "--photo", Self.photo, "--chart", Self.chart, "--out", out]
         expectCleanError(try CLI.run(common + ["--palette-out", out]), ["--out and --palette-out", "same file"])
+        // An output must not overwrite an input either (a copy of the chart, in case the check fails).
+        let chartCopy = dir.appendingPathComponent("chart.json")
+        try FileManager.default.copyItem(at: CLI.root.appendingPathComponent(Self.chart), to: chartCopy)
+        expectCleanError(try CLI.run(["calibrate", "--photo", Self.photo, "--chart", chartCopy.path, "--out", chartCopy.path]),
+                         ["--chart and --out", "same file"])
+        try FileManager.default.removeItem(at: chartCopy)
         expectCleanError(try CLI.run(common + ["--palette-out", dir.path + "/p.png", "--rectified-out", dir.path + "/./p.png"]),
                          ["--palette-out and --rectified-out", "same file"])
         expectCleanError(try CLI.run(common + ["--rectified-out", dir.path + "/rect.jpg"]), ["--rectified-out", ".png"])

@@ -158,6 +158,12 @@ import Testing
 /// The messages' wording for sizes (second sweep): never rounded up to the limit they break, in
 /// the user's unit, and no advice to switch to the paper already in use.
 @Suite struct SizeMessageTests {
+    @Test func justUnderTheMinimumIsNotShownAsTheMinimumThroughTheSpec() throws {
+        let error = #expect(throws: PrintError.self) { try PrintSpec(patchWidth: PhysicalLength(parsing: "4.999mm"), dpi: 300) }
+        let message = error?.description ?? ""
+        #expect(message.contains("--size 4.999 mm") && message.contains("4.99 mm wide"), "\(message)")
+    }
+
     @Test func justUnderTheMinimumIsNotShownAsTheMinimum() {
         let message = PrintError.patchTooSmall(size: "0.19685in", widthMillimetres: 4.99999, heightMillimetres: nil).description
         #expect(message.contains("4.99 mm") && !message.contains("5.0 mm"), "\(message)")
@@ -165,8 +171,8 @@ import Testing
 
     @Test func tooLargeAnswersInTheUnitAskedAndDoesNotSuggestThePaperInUse() {
         let inches = PrintError.patchTooLarge(size: "8 in", paper: "Letter (8.5 × 11 in)", largestMillimetres: 182).description
-        #expect(inches.contains("a patch of 8 in") && inches.contains("7.17 in"), "\(inches)")
-        let onA3 = PrintError.patchTooLarge(size: "28 cm", paper: "A3 (297 × 420 mm)", largestMillimetres: 263).description
+        #expect(inches.contains("a patch of 8 in") && inches.contains("7.16 in"), "\(inches)")
+        let onA3 = PrintError.patchTooLarge(size: "28 cm", paper: "A3 (297 × 420 mm)", largestMillimetres: 263.9).description
         #expect(!onA3.contains("--paper a3") && onA3.contains("26.3 cm") && onA3.contains("--paper fit"), "\(onA3)")
         let onA4 = PrintError.patchTooLarge(size: "25 cm", paper: "A4 (210 × 297 mm)", largestMillimetres: 176).description
         #expect(onA4.contains("--paper a3"), "\(onA4)")
