@@ -193,7 +193,8 @@ struct Generate: ParsableCommand {
             c.distribution.distance = nil
         }
         c.steps = steps; c.batch = batch; c.seed = seed; c.learningRate = learningRate
-        c.tvWeight = tvWeight; c.npsWeight = npsWeight; c.palettePath = palette
+        c.tvWeight = tvWeight; c.npsWeight = npsWeight
+        c.palettePath = palette.map(Self.absolutePath)  // read again on --resume, perhaps from another folder
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture

@@ -72,6 +72,14 @@ struct BadInputTests {
         #expect(same.status == 0, "\(same.err)")
         let elsewhere = try CLI.run(["generate", "--resume", "--out", run.path], cwd: dir)
         #expect(elsewhere.status == 0, "\(elsewhere.err)")
+        // So is a --palette given as a relative path (read again when a run resumes).
+        let paletteRun = dir.appendingPathComponent("palette-run")
+        let withPalette = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+                                       "--validation-samples", "2", "--validate-every", "0", "--nps", "0.05",
+                                       "--palette", "Sources/Attack/Resources/default_palette.txt", "--out", paletteRun.path])
+        #expect(withPalette.status == 0, "\(withPalette.err)")
+        let paletteResumed = try CLI.run(["generate", "--resume", "--out", paletteRun.path], cwd: dir)
+        #expect(paletteResumed.status == 0, "\(paletteResumed.err)")
         let checkpointURL = run.appendingPathComponent("checkpoint.json")
         let good = try Data(contentsOf: checkpointURL)
         for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "another version of the tool (format 2"),
