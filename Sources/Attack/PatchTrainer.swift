@@ -95,10 +95,10 @@ public final class PatchTrainer {
         try config.validate()
         self.config = config
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)
-        // evaluate and print take textures of 8…2048 texels a side; so does generate.
-        guard min(tw, th) >= 8 else {
-            throw AttackError.badOption("--shape \(config.shape) with --texture \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least 8 texels a side; "
-                                        + "raise --texture to \(Int((Double(config.textureSide) * 8 / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
+        // evaluate and print take textures of Image.patchTextureSides; so does generate.
+        guard min(tw, th) >= Image.patchTextureSides.lowerBound else {
+            throw AttackError.badOption("--shape \(config.shape) with --texture \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least \(Image.patchTextureSides.lowerBound) texels a side; "
+                                        + "raise --texture to \(Int((Double(config.textureSide) * Double(Image.patchTextureSides.lowerBound) / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
         }
         textureWidth = tw; textureHeight = th
         mask = try config.shape.mask(width: tw, height: th)

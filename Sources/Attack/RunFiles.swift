@@ -52,7 +52,7 @@ public struct RunFiles: Sendable {
         }
         let checkpoint: TrainingCheckpoint
         do { checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
-            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(Self.describe(error))); start a new run in an empty folder")
+            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(describeDecodingError(error))); start a new run in an empty folder")
         }
         func damaged(_ what: String) -> AttackError {
             AttackError.checkpoint("\(checkpointPath) is damaged: \(what); start a new run in an empty folder")
@@ -76,21 +76,6 @@ public struct RunFiles: Sendable {
             throw damaged("its optimizer state is not finite")
         }
         return checkpoint
-    }
-
-    /// A decoding failure in a few words naming the field, not the DecodingError's debug dump.
-    static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        func field(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
-        }
-        switch error {
-        case let .keyNotFound(key, context): return "field \"\(field(context.codingPath + [key]))\" is missing"
-        case let .typeMismatch(_, context), let .valueNotFound(_, context): return "field \"\(field(context.codingPath))\" has the wrong type"
-        case let .dataCorrupted(context) where context.codingPath.isEmpty: return "not valid JSON"
-        case let .dataCorrupted(context): return "field \"\(field(context.codingPath))\" is unreadable"
-        @unknown default: return "\(error)"
-        }
     }
 
     /// patch.png (RGB texture), patch_rgba.png (texture with the mask as alpha), mask.png.

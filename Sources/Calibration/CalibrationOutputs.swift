@@ -2,6 +2,7 @@
 // rectified check PNG), named and checked before any work, so a bad path fails at once and never
 // after another output was written. Not the writing itself (ColorCalibration, Imaging).
 import Foundation
+import Imaging
 
 public struct CalibrationOutputs: Sendable, Equatable {
     public var calibration: String
@@ -33,12 +34,12 @@ public struct CalibrationOutputs: Sendable, Equatable {
         }
         let paths = [calibration, palette, rectified]
         for i in 0..<paths.count {
-            for j in (i + 1)..<paths.count where Self.resolved(paths[i]) == Self.resolved(paths[j]) {
+            for j in (i + 1)..<paths.count where FilePath.resolved(paths[i]) == FilePath.resolved(paths[j]) {
                 throw .sameOutput(firstOption: options[i], secondOption: options[j], path: paths[j])
             }
         }
         for (inputOption, input) in inputs {
-            for (option, path) in zip(options, paths) where Self.resolved(input) == Self.resolved(path) {
+            for (option, path) in zip(options, paths) where FilePath.resolved(input) == FilePath.resolved(path) {
                 throw .sameOutput(firstOption: inputOption, secondOption: option, path: path)
             }
         }
@@ -65,12 +66,5 @@ public struct CalibrationOutputs: Sendable, Equatable {
             return "the folder \(shown) is not writable; choose another path or change its permissions"
         }
         return nil
-    }
-
-    /// `path` made absolute, with `.`/`..` and symbolic links in its folder resolved, so two
-    /// spellings of one file compare equal.
-    static func resolved(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 }

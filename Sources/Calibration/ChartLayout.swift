@@ -2,6 +2,7 @@
 // of colour patches, in chart pixels) as a Codable sidecar, the patch colours, and its rendering.
 // Not the detector (MarkerDetector.swift) and not the fit (ColorCalibration.swift).
 import Foundation
+import Transforms
 import Imaging
 
 /// Paper sizes a chart can be laid out on (portrait).

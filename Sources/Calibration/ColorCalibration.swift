@@ -2,6 +2,7 @@
 // per-channel gain/bias the renderer's printer model takes), the measured printable palette, and
 // provenance, as a Codable value (calibration.json). Not the photo analysis (Calibrator.swift).
 import Foundation
+import Transforms
 
 public struct ColorCalibration: Codable, Sendable, Equatable {
     public static let formatName = "robustpatch-color-calibration"

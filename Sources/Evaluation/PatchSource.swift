@@ -80,8 +80,8 @@ public struct EvaluatedPatch: Sendable {
         }
         let img: Image
         do { img = try Image.read(from: path) } catch { throw EvaluationError.badPatch("\(what) \(path): \(error)") }
-        guard img.width >= 8, img.height >= 8, img.width <= 2048, img.height <= 2048 else {
-            throw EvaluationError.badPatch("\(what) \(path) is \(img.width)×\(img.height); a patch texture must be 8…2048 pixels per side")
+        guard Image.patchTextureSides.contains(img.width), Image.patchTextureSides.contains(img.height) else {
+            throw EvaluationError.badPatch("\(what) \(path) is \(img.width)×\(img.height); a patch texture must be \(Image.patchTextureSides.lowerBound)…\(Image.patchTextureSides.upperBound) pixels per side")
         }
         return img
     }

@@ -146,3 +146,9 @@ public struct Image: Sendable, Equatable {
         return Image(uncheckedWidth: cropWidth, height: cropHeight, channels: channels, pixels: out)
     }
 }
+
+extension Image {
+    /// Texture sides a patch may have, in every command that reads or writes one (generate,
+    /// evaluate, grid, print): a few texels blown up to centimetres is not a patch.
+    public static let patchTextureSides: ClosedRange<Int> = 8...2048
+}

@@ -46,7 +46,7 @@ public struct PatchArtwork: Sendable {
 
     /// Texture sides a patch may have: the same 8…2048 pixels that `evaluate` accepts (a texture
     /// of a few pixels blown up to centimetres is not a patch).
-    public static let textureSideRange = 8...2048
+    public static let textureSideRange = Image.patchTextureSides
 
     /// Loads `path`:
     /// - a folder (a finished `generate` run): `patch.png` and `mask.png` (both required) and

@@ -349,3 +349,26 @@ private func locateNonFinite(_ data: Data) -> String {
     }
     return ""
 }
+
+/// A `JSONDecoder` failure in a few words that name the field ("field "channelGain" is missing"),
+/// instead of the DecodingError's full debug dump.
+public func describeDecodingError(_ error: any Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func field(_ path: [any CodingKey]) -> String {
+        var name = path.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+        if name.hasPrefix(".") { name.removeFirst() }
+        return name
+    }
+    switch error {
+    case let .keyNotFound(key, context):
+        return "field \"\(field(context.codingPath + [key]))\" is missing"
+    case let .typeMismatch(type, context), let .valueNotFound(type, context):
+        return "field \"\(field(context.codingPath))\" is not a valid \(type)"
+    case let .dataCorrupted(context) where context.codingPath.isEmpty:
+        return "the file is not valid JSON"
+    case let .dataCorrupted(context):
+        return "field \"\(field(context.codingPath))\": \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

@@ -140,13 +140,6 @@ struct Generate: ParsableCommand {
         return given
     }
 
-    /// `path` from the current folder, standardized and with symbolic links resolved, so that
-    /// `Samples/scenes/`, `./Samples/scenes` and the absolute path are one folder, and a resumed
-    /// run finds its scenes from any folder.
-    static func absolutePath(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-    }
-
     /// The options' defaults, named once so that --resume can tell which settings were changed.
     enum Defaults {
         static let model = "lite0", shape = "circle", loss = "ce", scenes = "Samples/scenes"
@@ -194,11 +187,11 @@ struct Generate: ParsableCommand {
         }
         c.steps = steps; c.batch = batch; c.seed = seed; c.learningRate = learningRate
         c.tvWeight = tvWeight; c.npsWeight = npsWeight
-        c.palettePath = palette.map(Self.absolutePath)  // read again on --resume, perhaps from another folder
+        c.palettePath = palette.map(FilePath.resolved)  // read again on --resume, perhaps from another folder
         c.textureSide = texture; c.validationSamples = validationSamples; c.validateEvery = validateEvery
         c.earlyStopRate = earlyStop
         c.initTexturePath = initTexture
-        c.scenes = Self.absolutePath(scenes ?? Defaults.scenes)
+        c.scenes = FilePath.resolved(scenes ?? Defaults.scenes)
         c.averageDecay = average
         c.pyramidLevels = pyramid
         if let path = calibration {
@@ -223,7 +216,7 @@ struct Generate: ParsableCommand {
             let checkpoint = try files.loadCheckpoint()
             config = checkpoint.config
             resumeState = checkpoint.state
-            if let given = scenes, let saved = config.scenes, Self.absolutePath(given) != Self.absolutePath(saved) {
+            if let given = scenes, let saved = config.scenes, FilePath.resolved(given) != FilePath.resolved(saved) {
                 throw ValidationError("--resume continues the run in \(out) on its own scenes, \(saved); drop --scenes \(given), or start a new run in another --out folder")
             }
             // Runs saved before the scene folder was recorded take --scenes (or the default) as before.
