@@ -282,7 +282,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
 
     public static let presetNames = ["digital", "tabletop", "photo", "identity"]
 
-    /// "digital", "tabletop" or "identity" (case-insensitive).
+    /// "digital", "tabletop", "photo" or "identity" (case-insensitive).
     public static func preset(named name: String) throws -> TransformDistribution {
         switch name.lowercased() {
         case "digital": return .digital

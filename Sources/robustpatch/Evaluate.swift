@@ -170,8 +170,7 @@ struct Evaluate: ParsableCommand {
 
     func chooseDistribution(_ patches: [EvaluatedPatch]) throws -> (name: String, value: TransformDistribution) {
         if let file = distribution {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the distribution file \(file)") }
-            do { return (file, try TransformDistribution.fromJSON(data)) } catch { throw ValidationError("\(file): \(error)") }
+            return (file, try DistributionFile.read(file))
         }
         if let p = preset { return (p, try TransformDistribution.preset(named: p)) }
         if let d = patches.first?.distribution { return ("the run's", d) }

@@ -163,10 +163,7 @@ struct Generate: ParsableCommand {
         }
         c.shape = try PatchShape.parse(shape)
         if let file = distribution {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("cannot read the distribution file \(file)")
-            }
-            do { c.distribution = try TransformDistribution.fromJSON(data) } catch { throw ValidationError("\(file): \(error)") }
+            c.distribution = try DistributionFile.read(file)
             c.presetName = nil
         } else {
             let name = preset ?? "digital"
@@ -213,19 +210,27 @@ struct Generate: ParsableCommand {
         var config: GenerateConfig
         var resumeState: TrainingState? = nil
         if resume {
+            if !FileManager.default.fileExists(atPath: files.checkpointPath) && FileManager.default.fileExists(atPath: files.recordPath) {
+                throw CommandError("--resume: \(out) holds a finished run (run.json) without checkpoint.json, so there is nothing to continue; start a new run in another --out folder")
+            }
             let checkpoint = try files.loadCheckpoint()
             config = checkpoint.config
             resumeState = checkpoint.state
             if let given = scenes, let saved = config.scenes, FilePath.resolved(given) != FilePath.resolved(saved) {
-                throw ValidationError("--resume continues the run in \(out) on its own scenes, \(saved); drop --scenes \(given), or start a new run in another --out folder")
+                throw CommandError("--resume continues the run in \(out) on its own scenes, \(saved); drop --scenes \(given), or start a new run in another --out folder")
             }
             // Runs saved before the scene folder was recorded take --scenes (or the default) as before.
             config.scenes = config.scenes ?? scenes ?? Defaults.scenes
             print("resuming \(files.checkpointPath) at step \(checkpoint.state.step)/\(config.steps)")
         } else {
             config = try makeConfig()
+            // A new run would overwrite the folder's patch and record: refuse, whether the run there
+            // can be continued (checkpoint.json) or is a finished one kept without its checkpoint.
             if FileManager.default.fileExists(atPath: files.checkpointPath) {
-                throw ValidationError("\(out) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
+                throw CommandError("\(out) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
+            }
+            if FileManager.default.fileExists(atPath: files.recordPath) {
+                throw CommandError("\(out) already holds a finished run (run.json) that a new run would overwrite; give another --out folder (or delete that one to start afresh)")
             }
         }
         let labels = try ClassLabels.imageNet()

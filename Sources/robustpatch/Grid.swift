@@ -83,8 +83,7 @@ struct Grid: ParsableCommand {
         let network = try PatchEvaluator.loadModels([model ?? p.models.first ?? "lite0"])[0]
         let dist: TransformDistribution
         if let file = distribution {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read the distribution file \(file)") }
-            dist = try TransformDistribution.fromJSON(data)
+            dist = try DistributionFile.read(file)
         } else if let name = preset { dist = try TransformDistribution.preset(named: name) } else { dist = p.distribution ?? .digital }
         let sceneFolder = Evaluate.heldOutFolder(scenes)
         let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)

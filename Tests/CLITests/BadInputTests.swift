@@ -45,6 +45,44 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: out), "a refused run left \(out) behind")
     }
 
+    @Test("a bad --distribution file or a folder that already holds a run: exit 1, one line, no usage text (that is for a malformed command line, 64)")
+    func fileProblemsAreNotUsageErrors() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let misspelt = dir.appendingPathComponent("rol.json")
+        try Data(#"{"rol": {"min": -10, "max": 10}}"#.utf8).write(to: misspelt)
+        let missing = dir.appendingPathComponent("missing.json").path
+        // A finished run kept without its checkpoint, like the committed Printouts/ runs: a new run
+        // into its folder used to overwrite its patch.
+        let finished = try Self.runFolder(in: dir, name: "finished") { _ in }
+        let patchURL = URL(fileURLWithPath: (finished as NSString).appendingPathComponent("patch.png"))
+        let patchBefore = try Data(contentsOf: patchURL)
+        // A run that can be continued (with checkpoint.json).
+        let open = dir.appendingPathComponent("open").path
+        let made = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+                                "--validation-samples", "2", "--validate-every", "0", "--out", open])
+        #expect(made.status == 0, "\(made.err)")
+        let cases: [([String], String)] = [
+            (["generate", "--target", "toaster", "--distribution", misspelt.path, "--out", dir.appendingPathComponent("a").path], "unknown key 'rol'"),
+            (["generate", "--target", "toaster", "--distribution", missing, "--out", dir.appendingPathComponent("b").path], "cannot read the distribution file \(missing)"),
+            (["evaluate", "--patch", finished, "--distribution", missing], "cannot read the distribution file \(missing)"),
+            (["grid", "--patch", finished, "--rows", "roll:-10..10:2", "--cols", "yaw:-10..10:2", "--distribution", misspelt.path,
+              "--out", dir.appendingPathComponent("g.png").path], "unknown key 'rol'"),
+            (["generate", "--target", "toaster", "--steps", "1", "--out", open], "already holds a run (checkpoint.json)"),
+            (["generate", "--resume", "--scenes", "Samples/scenes/val", "--out", open], "on its own scenes"),
+            (["generate", "--target", "toaster", "--steps", "1", "--out", finished], "already holds a finished run (run.json)"),
+            (["generate", "--resume", "--out", finished], "nothing to continue"),
+        ]
+        for (args, expected) in cases {
+            let r = try CLI.run(args)
+            #expect(r.status == 1 && !r.crashed, "\(args): status \(r.status)")
+            #expect((r.err + r.out).contains(expected), "\(args): \(r.err)\(r.out)")
+            #expect(!(r.err + r.out).contains("Usage:"), "\(args): \(r.err)")
+        }
+        #expect(try Data(contentsOf: patchURL) == patchBefore, "the finished run's patch was overwritten")
+        #expect(!FileManager.default.fileExists(atPath: (finished as NSString).appendingPathComponent("checkpoint.json")))
+    }
+
     @Test("generate --resume refuses new settings instead of ignoring them")
     func resumeWithSettings() throws {
         let dir = try CLI.tempDir()
