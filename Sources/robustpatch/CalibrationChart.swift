@@ -45,7 +45,7 @@ struct CalibrationChart: ParsableCommand {
         try layout.write(to: jsonPath)
         let mm = 25.4 / dpi
         print("Calibration chart: \(layout.columns)×\(layout.rows) = \(layout.patches.count) patches, "
-            + "\(layout.width)×\(layout.height) px at \(Int(dpi)) dpi (\(options.paper.rawValue), "
+            + "\(layout.width)×\(layout.height) px at \(String(format: "%g", dpi)) dpi (\(options.paper.rawValue), "
             + String(format: "%.0f×%.0f mm", Double(layout.width) * mm, Double(layout.height) * mm) + ")")
         print(String(format: "  patch %.1f mm, marker %.1f mm; print at 100%%, no scaling, no colour correction",
                      Double(layout.patches[0].width) * mm, Double(layout.markers[0].size) * mm))
