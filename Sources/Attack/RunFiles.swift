@@ -46,8 +46,22 @@ public struct RunFiles: Sendable {
         try Self.writeAtomically(try enc.encode(c), to: checkpointPath)
     }
 
+    /// Throws when the folder already holds a run that a new run would overwrite: one that can be
+    /// continued (checkpoint.json), or a finished one kept without its checkpoint (run.json).
+    public func checkFreeForNewRun() throws {
+        if FileManager.default.fileExists(atPath: checkpointPath) {
+            throw AttackError.checkpoint("\(directory) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
+        }
+        if FileManager.default.fileExists(atPath: recordPath) {
+            throw AttackError.checkpoint("\(directory) already holds a finished run (run.json) that a new run would overwrite; give another --out folder (or delete that one to start afresh)")
+        }
+    }
+
     public func loadCheckpoint() throws -> TrainingCheckpoint {
         guard let data = FileManager.default.contents(atPath: checkpointPath) else {
+            if FileManager.default.fileExists(atPath: recordPath) {
+                throw AttackError.checkpoint("--resume: \(directory) holds a finished run (run.json) without checkpoint.json, so there is nothing to continue; start a new run in another --out folder")
+            }
             throw AttackError.checkpoint("--resume: no checkpoint at \(checkpointPath); start without --resume")
         }
         let checkpoint: TrainingCheckpoint

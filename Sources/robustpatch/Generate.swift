@@ -210,9 +210,6 @@ struct Generate: ParsableCommand {
         var config: GenerateConfig
         var resumeState: TrainingState? = nil
         if resume {
-            if !FileManager.default.fileExists(atPath: files.checkpointPath) && FileManager.default.fileExists(atPath: files.recordPath) {
-                throw CommandError("--resume: \(out) holds a finished run (run.json) without checkpoint.json, so there is nothing to continue; start a new run in another --out folder")
-            }
             let checkpoint = try files.loadCheckpoint()
             config = checkpoint.config
             resumeState = checkpoint.state
@@ -224,14 +221,7 @@ struct Generate: ParsableCommand {
             print("resuming \(files.checkpointPath) at step \(checkpoint.state.step)/\(config.steps)")
         } else {
             config = try makeConfig()
-            // A new run would overwrite the folder's patch and record: refuse, whether the run there
-            // can be continued (checkpoint.json) or is a finished one kept without its checkpoint.
-            if FileManager.default.fileExists(atPath: files.checkpointPath) {
-                throw CommandError("\(out) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
-            }
-            if FileManager.default.fileExists(atPath: files.recordPath) {
-                throw CommandError("\(out) already holds a finished run (run.json) that a new run would overwrite; give another --out folder (or delete that one to start afresh)")
-            }
+            try files.checkFreeForNewRun()
         }
         let labels = try ClassLabels.imageNet()
         let models = try config.models.map { try ModelZoo.load($0) }

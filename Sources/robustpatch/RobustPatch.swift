@@ -17,8 +17,8 @@ struct RobustPatch: ParsableCommand {
         subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, CalibrationChart.self, Calibrate.self, PrintCommand.self])
 }
 
-/// A problem found while running (a file that cannot be read or is invalid, a folder that already
-/// holds a run), not in the command line's syntax: printed as one line "Error: …", exit status 1,
+/// A problem found while running (a file that cannot be read or is invalid, a run's own scenes),
+/// not in the command line's syntax: printed as one line "Error: …", exit status 1,
 /// without the usage text that ValidationError (exit 64) adds.
 struct CommandError: Error, CustomStringConvertible {
     let description: String
