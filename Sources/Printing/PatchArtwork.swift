@@ -44,10 +44,6 @@ public struct PatchArtwork: Sendable {
         self.info = info
     }
 
-    /// Texture sides a patch may have: the same 8…2048 pixels that `evaluate` accepts (a texture
-    /// of a few pixels blown up to centimetres is not a patch).
-    public static let textureSideRange = Image.patchTextureSides
-
     /// Loads `path`:
     /// - a folder (a finished `generate` run): `patch.png` and `mask.png` (both required) and
     ///   `run.json` (optional) for the caption;
@@ -56,8 +52,8 @@ public struct PatchArtwork: Sendable {
     ///   a `run.json` beside it is read for the caption.
     ///
     /// Refuses what `evaluate` refuses (Evaluation's `EvaluatedPatch.load`): a texture outside
-    /// `textureSideRange`, a run folder without `mask.png`, and a mask or alpha that marks no
-    /// pixel (nothing above 0.5), which would print a blank sheet.
+    /// `Image.patchTextureSides`, a run folder without `mask.png`, and a mask or alpha that marks
+    /// no pixel (nothing above 0.5), which would print a blank sheet.
     public static func load(path: String) throws(PrintError) -> PatchArtwork {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -72,7 +68,7 @@ public struct PatchArtwork: Sendable {
             }
             throw .missingPatch(path: path, reason: error.description)
         }
-        let sides = textureSideRange
+        let sides = Image.patchTextureSides
         guard sides.contains(image.width), sides.contains(image.height) else {
             throw .badPatch(path: path, reason: "the texture \((texturePath as NSString).lastPathComponent) is \(image.width) × "
                 + "\(image.height) pixels; a patch texture must be \(sides.lowerBound)…\(sides.upperBound) pixels per side "
