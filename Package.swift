@@ -55,19 +55,23 @@ let package = Package(
             resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
         .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
-        .target(name: "Evaluation", dependencies: ["Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+
+        // MARK: - Runs and artifacts
+        // One generation run (driver, run record, run folder) and one patch loader for every command.
+        .target(name: "Runs", dependencies: ["Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
         .target(
             name: "Drawing",
             dependencies: ["Imaging"],
             resources: [.copy("Resources/font8x8_basic.txt"), .copy("Resources/FONT-LICENSE.md")]),
-        .target(name: "Printing", dependencies: ["Imaging", "Drawing"]),
+        .target(name: "Printing", dependencies: ["Imaging", "Drawing", "Runs"]),
 
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
@@ -75,11 +79,12 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AttackTests", dependencies: ["Attack", "Networks", "Transforms", "Imaging"]),
+        .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "CLITests", dependencies: ["robustpatch", "Imaging"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
-        .testTarget(name: "PrintingTests", dependencies: ["Printing", "Drawing", "Imaging"]),
+        .testTarget(name: "PrintingTests", dependencies: ["Printing", "Runs", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
     ]
 )

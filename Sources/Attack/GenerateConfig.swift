@@ -2,14 +2,26 @@
 // into the run record and the checkpoint, so a run can be reproduced or resumed exactly.
 import Transforms
 
+/// The classification loss of a targeted run (untargeted runs use cross-entropy). Its raw values
+/// are what run records, checkpoints and `--loss` spell.
+public enum LossKind: String, Codable, Sendable, CaseIterable {
+    /// Cross-entropy of the target.
+    case crossEntropy = "ce"
+    /// −log(ε + p_target), ε = `GenerateConfig.probabilityFloor`: samples the patch cannot move yet weigh little.
+    case crossEntropyFloor = "ce-floor"
+    /// −(1 − p)^γ log p_target (Lin et al. 2017), γ = `GenerateConfig.focalGamma`: samples already won weigh little.
+    case focal
+    /// Carlini–Wagner margin max(max_{j≠t} z_j − z_t, −κ), κ = `GenerateConfig.marginKappa`.
+    case margin
+}
+
 public struct GenerateConfig: Codable, Sendable, Equatable {
     /// Model specs as given (lite0, lite1, lite2 or paths); the loss averages over them.
     public var models: [String] = ["lite0"]
     /// Target class (targeted attack); nil for untargeted.
     public var target: Int? = 859
-    /// "ce" (cross-entropy), "ce-floor" (−log(ε + p), ε = `probabilityFloor`), "focal"
-    /// (−(1 − p)^γ log p, γ = `focalGamma`) or "margin" (the last three targeted only).
-    public var loss = "ce"
+    /// The classification loss (all but cross-entropy need a target).
+    public var loss = LossKind.crossEntropy
     public var marginKappa = 5.0
     /// ε of "ce-floor"; optional so that records written before it existed still read.
     public var probabilityFloor: Double? = nil
@@ -66,15 +78,59 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     /// that records written before it existed still read.
     public var pyramidLevels: Int? = nil
 
+    /// ε of `LossKind.crossEntropyFloor` when none is given.
+    public static let defaultProbabilityFloor = 0.05
+    /// γ of `LossKind.focal` when none is given (Lin et al. 2017 use 2).
+    public static let defaultFocalGamma = 2.0
+
     public init() {}
+
+    /// Lenient reading: a key missing from an older run record or checkpoint takes today's
+    /// default (an optional setting: nil, as it always has), so every committed run keeps reading.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GenerateConfig()
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        models = try value(.models, d.models)
+        target = try c.decodeIfPresent(Int.self, forKey: .target)
+        loss = try value(.loss, d.loss)
+        marginKappa = try value(.marginKappa, d.marginKappa)
+        probabilityFloor = try c.decodeIfPresent(Double.self, forKey: .probabilityFloor)
+        focalGamma = try c.decodeIfPresent(Double.self, forKey: .focalGamma)
+        shape = try value(.shape, d.shape)
+        textureSide = try value(.textureSide, d.textureSide)
+        presetName = try c.decodeIfPresent(String.self, forKey: .presetName)
+        distribution = try value(.distribution, d.distribution)
+        steps = try value(.steps, d.steps)
+        batch = try value(.batch, d.batch)
+        seed = try value(.seed, d.seed)
+        learningRate = try value(.learningRate, d.learningRate)
+        finalLearningRateFraction = try value(.finalLearningRateFraction, d.finalLearningRateFraction)
+        tvWeight = try value(.tvWeight, d.tvWeight)
+        npsWeight = try value(.npsWeight, d.npsWeight)
+        palettePath = try c.decodeIfPresent(String.self, forKey: .palettePath)
+        paletteRGB = try c.decodeIfPresent([[Float]].self, forKey: .paletteRGB)
+        calibrationPath = try c.decodeIfPresent(String.self, forKey: .calibrationPath)
+        initTexturePath = try c.decodeIfPresent(String.self, forKey: .initTexturePath)
+        scenes = try c.decodeIfPresent(String.self, forKey: .scenes)
+        augmentScenes = try value(.augmentScenes, d.augmentScenes)
+        validateEvery = try value(.validateEvery, d.validateEvery)
+        validationSamples = try value(.validationSamples, d.validationSamples)
+        periodicValidationSamples = try value(.periodicValidationSamples, d.periodicValidationSamples)
+        quantize8Bit = try value(.quantize8Bit, d.quantize8Bit)
+        earlyStopRate = try value(.earlyStopRate, d.earlyStopRate)
+        checkpointEvery = try value(.checkpointEvery, d.checkpointEvery)
+        averageDecay = try c.decodeIfPresent(Double.self, forKey: .averageDecay)
+        pyramidLevels = try c.decodeIfPresent(Int.self, forKey: .pyramidLevels)
+    }
 
     public func objective() -> ClassificationObjective {
         guard let t = target else { return .untargeted }
         switch loss {
-        case "margin": return .targetedMargin(target: t, kappa: marginKappa)
-        case "ce-floor": return .targetedFlooredCrossEntropy(target: t, floor: probabilityFloor ?? 0.05)
-        case "focal": return .targetedFocalCrossEntropy(target: t, gamma: focalGamma ?? 2)
-        default: return .targetedCrossEntropy(target: t)
+        case .margin: return .targetedMargin(target: t, kappa: marginKappa)
+        case .crossEntropyFloor: return .targetedFlooredCrossEntropy(target: t, floor: probabilityFloor ?? Self.defaultProbabilityFloor)
+        case .focal: return .targetedFocalCrossEntropy(target: t, gamma: focalGamma ?? Self.defaultFocalGamma)
+        case .crossEntropy: return .targetedCrossEntropy(target: t)
         }
     }
 
@@ -91,40 +147,59 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         averageDecay.map { min($0, Double(1 + step) / Double(10 + step)) }
     }
 
-    /// Impossible values, each named.
+    /// Impossible values, each named in the library's terms (`AttackError.invalidSetting`; the
+    /// CLI puts its flag names on them).
     public func validate() throws {
-        guard !models.isEmpty else { throw AttackError.badOption("--model: give at least one model") }
-        guard steps >= 1, steps <= 1_000_000 else { throw AttackError.badOption("--steps must be 1…1000000, got \(steps)") }
-        guard batch >= 1, batch <= 512 else { throw AttackError.badOption("--batch must be 1…512, got \(batch)") }
-        guard textureSide >= 8, textureSide <= 1024 else { throw AttackError.badOption("--texture must be 8…1024 pixels, got \(textureSide)") }
-        for (name, v) in [("--tv", tvWeight), ("--nps", npsWeight), ("final lr fraction", finalLearningRateFraction), ("margin kappa", marginKappa)] {
-            guard v.isFinite, v >= 0 else { throw AttackError.badOption("\(name) must be a finite number ≥ 0, got \(v)") }
+        func bad(_ s: GenerateSetting, _ problem: String) -> AttackError { .invalidSetting(s, problem) }
+        guard !models.isEmpty else { throw bad(.models, "needs at least one model") }
+        guard steps >= 1, steps <= 1_000_000 else { throw bad(.steps, "must be 1…1000000, got \(steps)") }
+        guard batch >= 1, batch <= 512 else { throw bad(.batch, "must be 1…512, got \(batch)") }
+        guard textureSide >= 8, textureSide <= 1024 else { throw bad(.textureSide, "must be 8…1024 pixels, got \(textureSide)") }
+        for (setting, v) in [(GenerateSetting.tvWeight, tvWeight), (.npsWeight, npsWeight), (.finalLearningRateFraction, finalLearningRateFraction), (.marginKappa, marginKappa)] {
+            guard v.isFinite, v >= 0 else { throw bad(setting, "must be a finite number ≥ 0, got \(v)") }
         }
-        guard learningRate.isFinite, learningRate > 0 else { throw AttackError.badOption("--lr must be a finite number > 0, e.g. 0.1, got \(learningRate)") }
-        guard ["ce", "ce-floor", "focal", "margin"].contains(loss) else { throw AttackError.badOption("--loss must be ce, ce-floor, focal or margin, got \(loss)") }
-        if target == nil && loss != "ce" { throw AttackError.badOption("--loss \(loss) needs a target; untargeted runs use cross-entropy") }
-        if let f = probabilityFloor { guard f.isFinite, f > 0, f < 1 else { throw AttackError.badOption("--floor must be a probability in (0, 1), e.g. 0.05, got \(f)") } }
-        if let g = focalGamma { guard g.isFinite, g >= 0, g <= 10 else { throw AttackError.badOption("--gamma must be a number in 0…10 (2 is usual), got \(g)") } }
-        if let t = target, !(0..<1000).contains(t) { throw AttackError.badOption("target class \(t) is not in 0…999") }
-        if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw AttackError.badOption("--average must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
-        if let l = pyramidLevels { guard (1...8).contains(l) else { throw AttackError.badOption("--pyramid must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
-        guard validationSamples >= 1 else { throw AttackError.badOption("--validation-samples must be ≥ 1") }
-        guard checkpointEvery >= 1, periodicValidationSamples >= 1 else {
-            throw AttackError.badOption("checkpointEvery and periodicValidationSamples must be ≥ 1, got \(checkpointEvery) and \(periodicValidationSamples)")
-        }
+        guard learningRate.isFinite, learningRate > 0 else { throw bad(.learningRate, "must be a finite number > 0, e.g. 0.1, got \(learningRate)") }
+        if target == nil && loss != .crossEntropy { throw bad(.loss, "\(loss.rawValue) needs a target; untargeted runs use cross-entropy") }
+        if let f = probabilityFloor { guard f.isFinite, f > 0, f < 1 else { throw bad(.probabilityFloor, "must be a probability in (0, 1), e.g. 0.05, got \(f)") } }
+        if let g = focalGamma { guard g.isFinite, g >= 0, g <= 10 else { throw bad(.focalGamma, "must be a number in 0…10 (2 is usual), got \(g)") } }
+        if let t = target, !(0..<1000).contains(t) { throw bad(.target, "class \(t) is not in 0…999") }
+        if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw bad(.averageDecay, "must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
+        if let l = pyramidLevels { guard (1...8).contains(l) else { throw bad(.pyramidLevels, "must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
+        guard validationSamples >= 1 else { throw bad(.validationSamples, "must be ≥ 1") }
+        guard checkpointEvery >= 1 else { throw bad(.checkpointEvery, "must be ≥ 1, got \(checkpointEvery)") }
+        guard periodicValidationSamples >= 1 else { throw bad(.periodicValidationSamples, "must be ≥ 1, got \(periodicValidationSamples)") }
         if let rgb = paletteRGB {
             guard !rgb.isEmpty, rgb.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0.isFinite && (0...1).contains($0) } }) else {
-                throw AttackError.badOption("paletteRGB must hold at least one colour of 3 values in [0, 1]")
+                throw bad(.paletteRGB, "must hold at least one colour of 3 values in [0, 1]")
             }
         }
-        guard validateEvery >= 0 else { throw AttackError.badOption("--validate-every must be a number of steps ≥ 0 (0 = only at the end), got \(validateEvery)") }
+        guard validateEvery >= 0 else { throw bad(.validateEvery, "must be a number of steps ≥ 0 (0 = only at the end), got \(validateEvery)") }
         if palettePath != nil && paletteRGB != nil {
-            throw AttackError.badOption("--palette and --calibration both give the printable palette (the calibration's measured colours); give one of them")
+            throw bad(.palettePath, "and a calibration (\(GenerateSetting.paletteRGB.mention)) both give the printable palette (the calibration's measured colours); give one of them")
         }
         if palettePath != nil && npsWeight == 0 {
-            throw AttackError.badOption("--palette is the printable palette of the non-printability loss, which is off; give --nps WEIGHT too (0.05 is usual)")
+            throw bad(.palettePath, "is the printable palette of the non-printability loss, which is off; give \(GenerateSetting.npsWeight.mention) a weight too (0.05 is usual)")
         }
         try distribution.validate()
+    }
+}
+
+/// The settings of `GenerateConfig` that `validate()` can refuse, by their property names.
+public enum GenerateSetting: String, Sendable, CaseIterable {
+    case models, steps, batch, textureSide, tvWeight, npsWeight, finalLearningRateFraction, marginKappa, learningRate, loss
+    case probabilityFloor, focalGamma, target, averageDecay, pyramidLevels, validationSamples, checkpointEvery
+    case periodicValidationSamples, paletteRGB, validateEvery, palettePath, shape
+
+    /// Another setting named inside a problem text: "`npsWeight`". `AttackError`'s description
+    /// shows it as the property name; the CLI replaces it with its flag.
+    public var mention: String { "`\(rawValue)`" }
+
+    /// `text` with every mention shown by its property name (as the library speaks).
+    public static func plain(_ text: String) -> String { rename(text) { $0.rawValue } }
+
+    /// `text` with every mention replaced by `name(setting)`.
+    public static func rename(_ text: String, _ name: (GenerateSetting) -> String) -> String {
+        allCases.reduce(text) { $0.replacingOccurrences(of: $1.mention, with: name($1)) }
     }
 }
 

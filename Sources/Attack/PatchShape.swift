@@ -21,12 +21,22 @@ public enum PatchShape: Codable, Sendable, Equatable, CustomStringConvertible {
             if s.lowercased().hasPrefix("rect:") {
                 let parts = s.dropFirst(5).lowercased().split(separator: "x").compactMap { Double($0) }
                 guard parts.count == 2, parts.allSatisfy({ $0.isFinite && $0 > 0 }), max(parts[0], parts[1]) / min(parts[0], parts[1]) <= 10 else {
-                    throw AttackError.badOption("--shape \(s): write rect:WxH with positive numbers and an aspect ratio up to 10, e.g. rect:3x2")
+                    throw AttackError.invalidSetting(.shape, "\(s): write rect:WxH with positive numbers and an aspect ratio up to 10, e.g. rect:3x2")
                 }
                 return .rectangle(width: parts[0], height: parts[1])
             }
             if s.lowercased().hasSuffix(".png") || FileManager.default.fileExists(atPath: s) { return .maskFile(path: s) }
-            throw AttackError.badOption("--shape \(s): use circle, square, rect:WxH or the path of a mask PNG")
+            throw AttackError.invalidSetting(.shape, "\(s): use circle, square, rect:WxH or the path of a mask PNG")
+        }
+    }
+
+    /// The kind of outline: circle, square, rectangle or mask (a print caption's word for it).
+    public var name: String {
+        switch self {
+        case .circle: return "circle"
+        case .square: return "square"
+        case .rectangle: return "rectangle"
+        case .maskFile: return "maskFile"
         }
     }
 
@@ -57,16 +67,10 @@ public enum PatchShape: Codable, Sendable, Equatable, CustomStringConvertible {
         case .circle: return try Mask.circle(width: width, height: height)
         case .square, .rectangle: return try Mask.full(width: width, height: height)
         case let .maskFile(path):
-            let img = try Image.read(from: path)
-            let r = img.resized(width: width, height: height)
-            var alpha = [Float](repeating: 0, count: width * height)
-            for i in 0..<(width * height) {
-                alpha[i] = img.channels == 4 ? r.pixels[i * 4 + 3]
-                    : (0.2126 * r.pixels[i * 3] + 0.7152 * r.pixels[i * 3 + 1] + 0.0722 * r.pixels[i * 3 + 2])
-                alpha[i] = min(max(alpha[i], 0), 1)
-            }
-            do { return try Mask(alpha: alpha, width: width, height: height) } catch {
-                throw AttackError.badOption("mask \(path): no opaque pixel (every alpha ≤ 0.5 after resizing to \(width)×\(height)); the mask must mark where the patch is with alpha (or white on black without alpha)")
+            do { return try Mask(image: try Image.read(from: path), width: width, height: height) } catch let error as ImagingError {
+                throw AttackError.invalidSetting(.shape, "mask \(path): \(error)")
+            } catch {
+                throw AttackError.invalidSetting(.shape, "mask \(path): no opaque pixel (every alpha ≤ 0.5 after resizing to \(width)×\(height)); the mask must mark where the patch is with alpha (or white on black without alpha)")
             }
         }
     }

@@ -97,8 +97,8 @@ public final class PatchTrainer {
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)
         // evaluate and print take textures of Image.patchTextureSides; so does generate.
         guard min(tw, th) >= Image.patchTextureSides.lowerBound else {
-            throw AttackError.badOption("--shape \(config.shape) with --texture \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least \(Image.patchTextureSides.lowerBound) texels a side; "
-                                        + "raise --texture to \(Int((Double(config.textureSide) * Double(Image.patchTextureSides.lowerBound) / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
+            throw AttackError.invalidSetting(.shape, "\(config.shape) with a texture side of \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least \(Image.patchTextureSides.lowerBound) texels a side; "
+                                        + "raise the texture side to \(Int((Double(config.textureSide) * Double(Image.patchTextureSides.lowerBound) / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
         }
         textureWidth = tw; textureHeight = th
         mask = try config.shape.mask(width: tw, height: th)
@@ -197,7 +197,7 @@ public final class PatchTrainer {
         let tv = config.tvWeight > 0 ? TotalVariation.loss(texture: state.texture, width: textureWidth, height: textureHeight, weight: config.tvWeight, gradient: &gradient) : 0
         let nps = palette.map { NonPrintability.loss(texture: state.texture, mask: mask.alpha, palette: $0, weight: config.npsWeight, gradient: &gradient) } ?? 0
         guard gradient.allSatisfy({ $0.isFinite }) else {
-            throw AttackError.badOption("the gradient became NaN/infinite at step \(state.step); lower --lr or check the distribution")
+            throw AttackError.badOption("the gradient became NaN/infinite at step \(state.step); lower the learning rate or check the distribution")
         }
         let lr = config.learningRate(at: state.step)
         if let pyramid, var levels = state.pyramid {
@@ -311,6 +311,20 @@ public final class PatchTrainer {
     /// Wall time of this process already added to `elapsedSeconds` (so saves don't double-count).
     public private(set) var stateElapsedMark = 0.0
     public func markElapsed(_ t: Double) { stateElapsedMark = t }
+
+    /// The first `count` validation samples as the model sees them, side by side with a white
+    /// gap of `gap` pixels: the run's preview.png.
+    public func validationPreview(count requested: Int = 8, gap: Int = 4) throws -> Image {
+        let s = slots[0].model.inputSize
+        let count = min(requested, validationSet.count)
+        let width = s * count + gap * (count - 1)
+        var pixels = [Float](repeating: 1, count: s * width * 3)
+        for i in 0..<count {
+            let img = try renderValidationSample(i)
+            for y in 0..<s { for x in 0..<s { for c in 0..<3 { pixels[(y * width + i * (s + gap) + x) * 3 + c] = img[(y * s + x) * 3 + c] } } }
+        }
+        return try Image(width: width, height: s, channels: 3, pixels: pixels)
+    }
 
     /// The model's input rendered for one validation sample (for pictures).
     public func renderValidationSample(_ index: Int) throws -> [Float] {

@@ -3,18 +3,6 @@
 import Foundation
 import Imaging
 
-extension Image {
-    /// Shorter side to `size`, then the centred size×size square; RGB. Returns self (RGB) when
-    /// already size×size.
-    public func centerSquare(size: Int) -> Image {
-        let rgb = self.rgb
-        if rgb.width == size && rgb.height == size { return rgb }
-        let scale = Double(size) / Double(min(rgb.width, rgb.height))
-        let w = max(size, Int((Double(rgb.width) * scale).rounded())), h = max(size, Int((Double(rgb.height) * scale).rounded()))
-        return rgb.resized(width: w, height: h).cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)
-    }
-}
-
 public struct SceneSet: Sendable {
     public var paths: [String]
     /// Full-resolution RGB images, resized on demand per model input size.
@@ -23,6 +11,17 @@ public struct SceneSet: Sendable {
     public var count: Int { images.count }
 
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+
+    /// The bundled scene folder (train/ and val/), relative to the repository root: the default
+    /// of every command that takes scenes.
+    public static let defaultFolder = "Samples/scenes"
+
+    /// The held-out scenes of a scene folder: its val/ subfolder when it has one, else itself.
+    public static func heldOutFolder(of directory: String) -> String {
+        let val = (directory as NSString).appendingPathComponent("val")
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: val, isDirectory: &isDir) && isDir.boolValue ? val : directory
+    }
 
     /// Every PNG/JPEG in `directory` (not recursive), sorted by name for reproducibility.
     public static func load(directory: String) throws -> SceneSet {

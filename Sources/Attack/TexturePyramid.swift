@@ -24,13 +24,13 @@ public struct TexturePyramid: Sendable, Equatable {
     }
 
     public init(width: Int, height: Int, levels: Int) throws {
-        guard levels >= 1, width >= 1, height >= 1 else { throw AttackError.badOption("--pyramid must be ≥ 1 (1 = off), got \(levels)") }
+        guard levels >= 1, width >= 1, height >= 1 else { throw AttackError.invalidSetting(.pyramidLevels, "must be ≥ 1 (1 = off), got \(levels)") }
         var sizes: [[Int]] = []
         for k in 0..<levels {
             let f = 1 << k
             let w = (width + f - 1) / f, h = (height + f - 1) / f
             guard w >= 2, h >= 2 else {
-                throw AttackError.badOption("--pyramid \(levels): a \(width)×\(height) texture has room for at most \(k) levels (the coarsest needs 2×2 texels); use fewer levels or a larger --texture")
+                throw AttackError.invalidSetting(.pyramidLevels, "\(levels): a \(width)×\(height) texture has room for at most \(k) levels (the coarsest needs 2×2 texels); use fewer levels or a larger --texture")
             }
             sizes.append([w, h])
         }

@@ -5,19 +5,6 @@ import Foundation
 import Transforms
 import Imaging
 
-/// Paper sizes a chart can be laid out on (portrait).
-public enum Paper: String, Codable, Sendable, CaseIterable {
-    case a4, letter
-
-    /// Width and height in millimetres.
-    public var millimetres: (width: Double, height: Double) {
-        switch self {
-        case .a4: return (210, 297)
-        case .letter: return (215.9, 279.4)
-        }
-    }
-}
-
 /// What `ChartLayout.make` lays out: paper, resolution, patch grid.
 public struct ChartOptions: Sendable, Equatable {
     public var dpi: Double
@@ -29,10 +16,15 @@ public struct ChartOptions: Sendable, Equatable {
         self.dpi = dpi; self.paper = paper; self.rows = rows; self.columns = columns
     }
 
+    /// The papers a chart can be laid out on (portrait; Imaging's `Paper`).
+    public static let papers: [Paper] = [.a4, .letter]
     public static let dpiRange: ClosedRange<Double> = 50...600
     public static let gridRange: ClosedRange<Int> = 3...16
 
     public func validate() throws(CalibrationError) {
+        guard Self.papers.contains(paper) else {
+            throw .badChartOptions(reason: "paper must be one of \(Self.papers.map(\.rawValue).joined(separator: ", ")), got \(paper.rawValue)")
+        }
         guard dpi.isFinite, Self.dpiRange.contains(dpi) else {
             throw .badChartOptions(reason: "dpi must be \(Int(Self.dpiRange.lowerBound))–\(Int(Self.dpiRange.upperBound)), got \(dpi)")
         }
@@ -110,7 +102,7 @@ public struct ChartLayout: Codable, Sendable, Equatable {
     public static func make(_ options: ChartOptions) throws(CalibrationError) -> ChartLayout {
         try options.validate()
         let perMM = options.dpi / 25.4
-        let mm = options.paper.millimetres
+        let mm = options.paper.millimetres ?? (210, 297)  // validate() allows only papers with a size (A4, Letter)
         let width = Int((mm.width * perMM).rounded()), height = Int((mm.height * perMM).rounded())
         let margin = Int((12 * perMM).rounded())
         let module = max(3, Int((16 * perMM / Double(markerModules)).rounded()))
@@ -187,8 +179,8 @@ public struct ChartLayout: Codable, Sendable, Equatable {
         guard dpi.isFinite, dpis.contains(dpi) else {
             throw bad("field \"dpi\" is \(dpi); it must be \(Int(dpis.lowerBound))–\(Int(dpis.upperBound)).")
         }
-        guard Paper(rawValue: paper) != nil else {
-            throw bad("field \"paper\" is '\(paper)'; it must be one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")).")
+        guard let p = Paper(rawValue: paper), ChartOptions.papers.contains(p) else {
+            throw bad("field \"paper\" is '\(paper)'; it must be one of \(ChartOptions.papers.map(\.rawValue).joined(separator: ", ")).")
         }
         guard grid.contains(columns) else {
             throw bad("field \"columns\" is \(columns); it must be \(grid.lowerBound)–\(grid.upperBound).")

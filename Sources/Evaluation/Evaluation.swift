@@ -2,6 +2,7 @@
 // distribution with Wilson intervals, control patches, factor bins, transfer across models,
 // grids and heat maps, and a self-contained HTML report. This file runs a whole evaluation;
 // it does not parse options (the CLI does) nor draw pictures (Grid.swift, Report.swift).
+import Runs
 import Foundation
 import Networks
 import Transforms
@@ -20,7 +21,7 @@ public struct EvaluationSettings: Sendable {
 
 public enum PatchEvaluator {
     /// Evaluates every patch on every model with the same samples. `progress` gets short lines.
-    public static func evaluate(patches: [EvaluatedPatch], benches: [ModelBench], samples: SampleSet, settings: EvaluationSettings,
+    public static func evaluate(patches: [PatchArtifact], benches: [ModelBench], samples: SampleSet, settings: EvaluationSettings,
                                 labels: ClassLabels, distribution: TransformDistribution?, version: String,
                                 progress: ((String) -> Void)? = nil) throws -> EvaluationRecord {
         guard !samples.samples.isEmpty else { throw EvaluationError.badOption("zero samples: give --samples N with N ≥ 1") }

@@ -1,6 +1,8 @@
 // Grids over two factors: a contact sheet (each cell the rendered model input with its top-1
 // label, framed by outcome) and a heat map of success (each cell K random samples with the two
 // factors pinned). Computing them is here; drawing them is in Pictures.swift.
+import Attack
+import Runs
 import Foundation
 import Networks
 import Transforms
@@ -91,7 +93,7 @@ public enum GridMaker {
     }
 
     /// Renders the patch into `scene` (an index into the bench's scenes) at every grid point.
-    public static func contactSheet(patch: EvaluatedPatch, bench: ModelBench, scene: Int, sceneName: String,
+    public static func contactSheet(patch: PatchArtifact, bench: ModelBench, scene: Int, sceneName: String,
                                     rows: GridAxis, columns: GridAxis, base: TransformSample) throws -> ContactSheet {
         try check(rows, columns)
         guard bench.scenes.indices.contains(scene) else { throw EvaluationError.badOption("scene \(scene) is not loaded") }
@@ -122,7 +124,7 @@ public enum GridMaker {
     /// Success (targeted top-1, or flip when untargeted) over `samplesPerCell` random samples of
     /// `distribution` per cell, with the two factors pinned at the cell's values; scenes go
     /// round-robin over the bench's scenes. Deterministic for a seed.
-    public static func heatMap(patch: EvaluatedPatch, bench: ModelBench, rows: GridAxis, columns: GridAxis,
+    public static func heatMap(patch: PatchArtifact, bench: ModelBench, rows: GridAxis, columns: GridAxis,
                                distribution: TransformDistribution, samplesPerCell: Int, seed: UInt64) throws -> HeatMap {
         try check(rows, columns)
         guard (1...10_000).contains(samplesPerCell) else {
@@ -161,5 +163,54 @@ public enum GridMaker {
         return HeatMap(rowFactor: rows.factor.rawValue, columnFactor: columns.factor.rawValue, rowValues: rows.values,
                        columnValues: columns.values, cells: cells,
                        note: "\(samplesPerCell) random samples per cell (other factors drawn from the distribution), seed \(seed)")
+    }
+}
+
+/// One `grid` call: a contact sheet of a patch over two factors on one scene, and optionally a
+/// success heat map over the same factors on the held-out scenes; writes the PNGs.
+public struct GridJob {
+    public var patch: PatchArtifact
+    public var rows: GridAxis, columns: GridAxis
+    /// nil: the run's first model, else lite0.
+    public var modelSpec: String?
+    /// nil: the run's distribution, else `digital`.
+    public var distribution: TransformDistribution?
+    /// The contact sheet's scene photo; nil: the first scene of `sceneFolder`.
+    public var scene: String?
+    public var sceneFolder: String
+    /// Random samples per heat-map cell; nil: no heat map.
+    public var heatMapSamples: Int?
+    public var seed: UInt64 = 0
+    /// The contact sheet PNG; the heat map goes beside it as NAME_heatmap.png.
+    public var out: String
+
+    public init(patch: PatchArtifact, rows: GridAxis, columns: GridAxis, sceneFolder: String, out: String) {
+        self.patch = patch; self.rows = rows; self.columns = columns; self.sceneFolder = sceneFolder; self.out = out
+    }
+
+    public struct Outcome { public var modelName: String; public var targetCells: Int; public var cells: Int; public var written: [String] }
+
+    public func run() throws -> Outcome {
+        let labels = try ClassLabels.imageNet()
+        let network = try PatchEvaluator.loadModels([modelSpec ?? patch.models.first ?? "lite0"])[0]
+        let dist = distribution ?? patch.distribution ?? .digital
+        let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)
+        let sheetBench = try ModelBench(model: network, scenes: sheetScenes, batch: 16)
+        let base = GridMaker.baseSample(distribution: dist, imageSize: network.inputSize, patchAspect: patch.aspect)
+        let sheet = try GridMaker.contactSheet(patch: patch, bench: sheetBench, scene: 0, sceneName: (sheetScenes.paths[0] as NSString).lastPathComponent,
+                                               rows: rows, columns: columns, base: base)
+        try Pictures.contactSheet(sheet, labels: labels).writePNG(to: out)
+        var written = [out]
+        if let samplesPerCell = heatMapSamples {
+            let bench = try ModelBench(model: network, scenes: try SceneSet.load(directory: sceneFolder), batch: 32)
+            let map = try GridMaker.heatMap(patch: patch, bench: bench, rows: rows, columns: columns, distribution: dist,
+                                            samplesPerCell: samplesPerCell, seed: seed)
+            let path = String(out.dropLast(4)) + "_heatmap.png"
+            let goal = patch.target.map { "targeted top-1 \(labels[$0])" } ?? "top-1 changed"
+            try Pictures.heatMap(map, title: "success (\(goal)) of \(patch.name) on \(network.name)").writePNG(to: path)
+            written.append(path)
+        }
+        return Outcome(modelName: network.name, targetCells: sheet.cells.flatMap { $0 }.filter { $0.outcome == .target }.count,
+                       cells: rows.values.count * columns.values.count, written: written)
     }
 }

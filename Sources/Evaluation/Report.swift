@@ -1,6 +1,7 @@
 // report.html: a self-contained page (images as base64 data URIs, no scripts from elsewhere)
 // summarising an evaluation — patch, success table with intervals, controls, factor bins, heat
 // map, contact sheet, transfer, settings. Also writes the heat map and grid PNGs beside it.
+import Runs
 import Foundation
 import Imaging
 import Networks
@@ -9,7 +10,7 @@ import Transforms
 public enum ReportWriter {
     /// Writes report.html (and evaluation_heatmap.png / evaluation_grid.png, one pair per patch)
     /// into `directory`; returns the paths written.
-    public static func write(record: EvaluationRecord, patches: [EvaluatedPatch], samples: SampleSet, benches: [ModelBench], labels: ClassLabels,
+    public static func write(record: EvaluationRecord, patches: [PatchArtifact], samples: SampleSet, benches: [ModelBench], labels: ClassLabels,
                              distribution: TransformDistribution, directory: String, seed: UInt64) throws -> [String] {
         var written: [String] = []
         var sections: [String] = []
@@ -85,7 +86,7 @@ public enum ReportWriter {
         "<span class=bar><span style=\"width:\(Int((rate * 100).rounded()))%\"></span></span>"
     }
 
-    static func patchSection(patch: EvaluatedPatch, result: PatchEvaluation, record: EvaluationRecord,
+    static func patchSection(patch: PatchArtifact, result: PatchEvaluation, record: EvaluationRecord,
                              pictures: [(title: String, png: Data, caption: String)]) throws -> String {
         var h: [String] = []
         let goal = result.target.map { "target <b>\($0) \(escape(result.targetLabel ?? ""))</b>" } ?? "untargeted (success = the top-1 changes from the clean scene's)"

@@ -1,6 +1,7 @@
 // The numbers an evaluation reports: per texture (patch or control) success with Wilson
 // intervals, per-factor bins and the worst ones, per-scene rates, heat maps over two factors,
 // agreement with the generation run, and the whole JSON record. No rendering or model calls here.
+import Runs
 import Foundation
 import Transforms
 

@@ -171,3 +171,15 @@ extension Image {
         return copy
     }
 }
+
+extension Image {
+    /// Shorter side to `size`, then the centred size×size square; RGB. Returns self (RGB) when
+    /// already size×size.
+    public func centerSquare(size: Int) -> Image {
+        let rgb = self.rgb
+        if rgb.width == size && rgb.height == size { return rgb }
+        let scale = Double(size) / Double(min(rgb.width, rgb.height))
+        let w = max(size, Int((Double(rgb.width) * scale).rounded())), h = max(size, Int((Double(rgb.height) * scale).rounded()))
+        return rgb.resized(width: w, height: h).cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)
+    }
+}

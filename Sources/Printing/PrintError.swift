@@ -1,6 +1,8 @@
 // `PrintError`: every way making a print sheet can fail, each naming the input and what to do.
 // Programmer errors (impossible layouts after validation) are preconditions, not cases here.
 
+import Imaging
+
 public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A length string like "10cm" could not be used; `reason` says why.
     case badLength(text: String, reason: String)
@@ -18,11 +20,6 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
     case patchTooSmall(size: String, widthMillimetres: Double, heightMillimetres: Double?)
     /// The sheet would exceed what an `Image` may hold.
     case sheetTooLarge(widthPixels: Int, heightPixels: Int)
-    case missingPatch(path: String, reason: String)
-    /// The patch file or run folder exists but cannot be printed as a patch; `reason` says why and what to do.
-    case badPatch(path: String, reason: String)
-    case badMask(path: String, reason: String)
-    case badRunRecord(path: String, reason: String)
     /// The output path does not end in ".png".
     case outputNotPNG(path: String)
     case writeFailed(path: String, reason: String)
@@ -62,14 +59,6 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "at least \(minimum) across (smaller, a printer cannot reproduce its pattern). Give a larger --size, e.g. 5cm or 2in."
         case .sheetTooLarge(let w, let h):
             return "the sheet would be \(w) × \(h) pixels, more than an image may hold; lower --dpi or --copies."
-        case .missingPatch(let path, let reason):
-            return "--patch \(path): \(reason). Give a generate run folder (with patch.png) or a PNG file."
-        case .badPatch(let path, let reason):
-            return "--patch \(path): \(reason)."
-        case .badMask(let path, let reason):
-            return "\(path): \(reason). The mask must be a PNG the size of the texture (white = patch)."
-        case .badRunRecord(let path, let reason):
-            return "\(path): \(reason). Remove or fix run.json, or pass the PNG itself with --patch."
         case .outputNotPNG(let path):
             return "--out \(path): the sheet must be a .png file (e.g. Printouts/toaster.png); "
                 + "NAME_patch.png and NAME.json are written beside it."

@@ -372,3 +372,22 @@ public func describeDecodingError(_ error: any Error) -> String {
         return "\(error)"
     }
 }
+
+extension ValueRange {
+    /// "0.3" (a constant) or "0.3..0.4"; nil for anything else, a non-finite value or MIN > MAX.
+    public init?(parsing text: String) {
+        let parts = text.components(separatedBy: "..").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 1 || parts.count == 2, let lo = parts.first ?? nil, let hi = parts.last ?? nil,
+              lo.isFinite, hi.isFinite, lo <= hi else { return nil }
+        self.init(lo, hi)
+    }
+}
+
+extension TransformDistribution {
+    /// The patch's apparent size given directly (fraction of the shorter scene side), replacing
+    /// the distribution's size or distance range.
+    public mutating func setSize(_ range: ValueRange) {
+        size = range
+        distance = nil
+    }
+}

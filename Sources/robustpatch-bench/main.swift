@@ -1,5 +1,6 @@
 // robustpatch-bench: throughput of the engine (not a timed test). Prints samples/s for
-// forward-only and forward + backward-to-input at batch 1 and 16, and a JSON line for scripts.
+// forward-only and forward + backward-to-input at batch 1 and 16, and a JSON line for scripts;
+// --eot times whole PatchTrainer steps, --renderer the differentiable renderer alone.
 // Scripts/bench.sh runs it next to PyTorch (Scripts/bench_torch.py) in one go.
 import Attack
 import Foundation
@@ -11,8 +12,10 @@ struct Options {
     var seconds = 5.0
     var batches = [1, 16]
     var eot = false
+    var renderer = false
     var scenes = "Samples/scenes"
-    var preset = "digital"
+    /// nil: each mode's default (digital for --eot, tabletop for --renderer).
+    var preset: String?
     init(_ args: [String]) throws {
         var it = args.dropFirst().makeIterator()
         while let a = it.next() {
@@ -21,10 +24,12 @@ struct Options {
             case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
             case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--eot": eot = true
+            case "--renderer": renderer = true
             case "--scenes": scenes = it.next() ?? scenes
             case "--preset": preset = it.next() ?? preset
             case "-h", "--help":
-                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]"); exit(0)
+                print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]")
+                print("       robustpatch-bench --renderer [--seconds 5] [--preset tabletop|digital|photo|identity]"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
         }
@@ -51,13 +56,14 @@ func benchmarkEOT(_ opts: Options) throws {
     let model = try ModelZoo.load(opts.model)
     let (train, val) = try SceneSet.trainValidation(directory: opts.scenes)
     var results: [[String: Any]] = []
-    let distribution = try TransformDistribution.preset(named: opts.preset)
-    print("EOT step, \(model.name), \(opts.preset) preset, 64×64 circle, threads \(Parallel.threadCount)")
+    let presetName = opts.preset ?? "digital"
+    let distribution = try TransformDistribution.preset(named: presetName)
+    print("EOT step, \(model.name), \(presetName) preset, 64×64 circle, threads \(Parallel.threadCount)")
     print("batch   s/step   samples/s")
     for batch in opts.batches {
         var c = GenerateConfig()
         c.batch = batch; c.steps = 1_000_000; c.validationSamples = 1
-        c.presetName = opts.preset; c.distribution = distribution
+        c.presetName = presetName; c.distribution = distribution
         let trainer = try PatchTrainer(config: c, models: [model], train: train, validation: val)
         let r = measure(seconds: opts.seconds) { _ = try? trainer.step() }
         let perStep = r.elapsed / Double(r.iterations)
@@ -69,8 +75,58 @@ func benchmarkEOT(_ opts: Options) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
+/// Renderer throughput, one sample at a time (single-threaded, as PatchTrainer calls it per
+/// sample): forward (printer, mip pyramid, warp, lighting, composite, camera effects) and backward
+/// to the texture, 224×224 scene, 96×96 circle texture, samples cycled from 256 seeded draws of a
+/// preset (--preset, default tabletop). Random texture, scene and d image: the cost does not
+/// depend on the values.
+func benchmarkRenderer(_ opts: Options) throws {
+    let (tw, sw) = (96, 224)
+    let presetName = opts.preset ?? "tabletop"
+    let distribution = try TransformDistribution.preset(named: presetName)
+    let r = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sw)
+    var rng = SplitMix64(seed: 1)
+    func uniform(_ n: Int, _ lo: Float, _ hi: Float) -> [Float] {
+        (0..<n).map { _ in lo + (hi - lo) * Float(Double(rng.next() >> 11) * 0x1p-53) }
+    }
+    let texture = uniform(tw * tw * 3, 0, 1), scene = uniform(sw * sw * 3, 0, 1)  // (96, 96, 3), (224, 224, 3)
+    let dImage = uniform(sw * sw * 3, -1, 1)                                        // (224, 224, 3)
+    let mask = try Mask.circle(width: tw, height: tw).alpha                          // (96, 96)
+    let samples = (0..<256).map { _ in distribution.sample(imageWidth: sw, imageHeight: sw, using: &rng) }
+    var image = [Float](repeating: 0, count: sw * sw * 3), dTexture = [Float](repeating: 0, count: tw * tw * 3)
+    let clock = ContinuousClock()
+    var forward = Duration.zero, backward = Duration.zero, n = 0
+    func one(_ s: TransformSample) throws -> (Duration, Duration) {
+        var cache: RenderCache?
+        let f = try clock.measure {
+            cache = try texture.withUnsafeBufferPointer { t in try mask.withUnsafeBufferPointer { m in try scene.withUnsafeBufferPointer { sc in
+                try image.withUnsafeMutableBufferPointer { i in try r.forward(texture: t, mask: m, scene: sc, sample: s, image: i) } } } }
+        }
+        guard let cache else { return (f, .zero) }
+        let b = try clock.measure { try r.backward(dImage: dImage, cache: cache, dTexture: &dTexture) }
+        return (f, b)
+    }
+    for s in samples.prefix(8) { _ = try one(s) }  // warm-up
+    let start = clock.now
+    repeat {
+        let (f, b) = try one(samples[n % samples.count])
+        forward += f; backward += b; n += 1
+    } while clock.now - start < .seconds(opts.seconds) || n < samples.count
+    func ms(_ d: Duration) -> Double {
+        let c = d.components
+        return (Double(c.seconds) * 1e3 + Double(c.attoseconds) * 1e-15) / Double(n)
+    }
+    print("Renderer, \(presetName) preset, \(sw)×\(sw) scene, \(tw)×\(tw) circle texture, \(n) samples (single-threaded)")
+    print(String(format: "forward %.3f ms, backward %.3f ms per sample", ms(forward), ms(backward)))
+    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "mode": "renderer", "preset": presetName,
+                                                           "samples": n, "forward_ms": ms(forward), "backward_ms": ms(backward)],
+                                          options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
 do {
     let opts = try Options(CommandLine.arguments)
+    if opts.renderer { try benchmarkRenderer(opts); exit(0) }
     if opts.eot { try benchmarkEOT(opts); exit(0) }
     let model = try ModelZoo.load(opts.model)
     let s = model.inputSize

@@ -30,15 +30,15 @@ struct CalibrationChart: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard Paper(rawValue: paper.lowercased()) != nil else {
-            throw ValidationError("--paper must be one of \(Paper.allCases.map(\.rawValue).joined(separator: ", ")), got '\(paper)'")
+        guard let p = Paper(name: paper), ChartOptions.papers.contains(p) else {
+            throw ValidationError("--paper must be one of \(ChartOptions.papers.map(\.rawValue).joined(separator: ", ")), got '\(paper)'")
         }
         guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out must end in .png, got '\(out)'") }
     }
 
     func run() throws {
         let grid = try ChartOptions.parseGrid(patches)
-        let options = ChartOptions(dpi: dpi, paper: Paper(rawValue: paper.lowercased()) ?? .a4, rows: grid.rows, columns: grid.columns)
+        let options = ChartOptions(dpi: dpi, paper: Paper(name: paper) ?? .a4, rows: grid.rows, columns: grid.columns)
         let layout = try ChartLayout.make(options)
         let jsonPath = Self.sidecarPath(for: out)
         try layout.render().writePNG(to: out, dpi: dpi)

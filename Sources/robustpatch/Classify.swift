@@ -1,5 +1,6 @@
 // `robustpatch classify`: what the model sees in any photo (e.g. of the printed patch).
 import ArgumentParser
+import Evaluation
 import Foundation
 import Imaging
 import Networks
@@ -16,8 +17,7 @@ struct Classify: ParsableCommand {
     @Argument(help: "PNG or JPEG files.")
     var images: [String]
 
-    @Option(help: "lite0, lite1, lite2, a comma-separated list of them, or a .pth/.safetensors path.")
-    var model = "lite0"
+    @OptionGroup var models: ModelOption
 
     @Option(parsing: .unconditional, help: "How many classes to show per image.")
     var top = 5
@@ -28,13 +28,11 @@ struct Classify: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         guard (1...1000).contains(top) else { throw ValidationError("--top must be between 1 and 1000, got \(top)") }
-        guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2 or a weights file), got '\(model)'") }
+        guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2 or a weights file), got '\(models.model ?? "")'") }
     }
 
-    /// The --model list, blanks dropped.
-    var modelSpecs: [String] {
-        model.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
+    /// The --model list, blanks dropped; lite0 when not given.
+    var modelSpecs: [String] { models.specs ?? ["lite0"] }
 
     func run() throws {
         let labels = try ClassLabels.imageNet()
@@ -58,12 +56,17 @@ struct Classify: ParsableCommand {
         }
     }
 
+    /// One JSON Lines record of `--json`.
+    struct JSONLine: Encodable {
+        struct Top: Encodable { var index: Int; var label: String; var probability: Double }
+        var image: String, model: String, top: [Top], logits: [Double]
+    }
+
     func jsonLine(path: String, model: String, result: ImageClassifier.Result, labels: ClassLabels) -> String {
-        let topItems = result.ranking.prefix(top).map { i -> [String: Any] in
-            ["index": i, "label": labels[i], "probability": Double(result.probabilities[i])]
-        }
-        let object: [String: Any] = ["image": path, "model": model, "top": topItems, "logits": result.logits.map(Double.init)]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        let top = result.ranking.prefix(top).map { JSONLine.Top(index: $0, label: labels[$0], probability: Double(result.probabilities[$0])) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(JSONLine(image: path, model: model, top: top, logits: result.logits.map(Double.init)))) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,12 +1,9 @@
-// `robustpatch grid`: a contact sheet of the patch rendered over two factors (each cell labelled
-// with the model's top-1) and, with --heatmap, a success heat map over the same two factors.
-// Thin: parses the axes, calls Evaluation's GridMaker and Pictures, writes the PNGs.
+// `robustpatch grid`: flags → Evaluation's GridJob (contact sheet over two factors, heat map).
 import ArgumentParser
-import Attack
 import Evaluation
 import Foundation
 import Networks
-import Transforms
+import Runs
 
 struct Grid: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,56 +16,24 @@ struct Grid: ParsableCommand {
         random samples of the distribution with the two factors pinned (scenes round-robin).
         """)
 
-    @Option(help: "A generate run folder, or a patch PNG (RGBA, or RGB with --mask/--shape).")
-    var patch: String
-
-    @Option(help: "Mask PNG for an RGB patch PNG.")
-    var mask: String?
-
-    @Option(help: "Outline for an RGB patch PNG: circle, square or rect:WxH.")
-    var shape: String?
-
-    @Option(help: "Target class (index or name) for a PNG patch, or to override a run's target.")
-    var target: String?
-
-    @Option(help: "Rows: FACTOR:MIN..MAX:N, e.g. roll:-45..45:5.")
-    var rows: String
-
-    @Option(help: "Columns: FACTOR:MIN..MAX:N, e.g. size:0.2..0.5:5.")
-    var cols: String
-
-    @Option(help: "Scene photo of the contact sheet (default: the first image of --scenes).")
-    var scene: String?
-
-    @Option(help: "Scene folder for the heat map (a folder with val/ uses val/).")
-    var scenes = "Samples/scenes/val"
-
-    @Option(help: "Model: lite0, lite1, lite2 or a file (default: the run's first model, else lite0).")
-    var model: String?
-
-    @Option(help: "Transform distribution preset (default: the run's distribution, else digital).")
-    var preset: String?
-
-    @Option(help: "Transform distribution JSON file (instead of --preset).")
-    var distribution: String?
-
-    @Flag(help: "Also write a success heat map over the two factors to OUT_heatmap.png.")
-    var heatmap = false
-
-    @Option(parsing: .unconditional, help: "Random samples per heat-map cell.")
-    var heatmapSamples = 16
-
-    @Option(parsing: .unconditional, help: "Seed of the heat map's samples.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Output PNG of the contact sheet.")
-    var out: String
+    @Option(help: "A generate run folder, or a patch PNG (RGBA, or RGB with --mask/--shape).") var patch: String
+    @OptionGroup var outline: PatchOutlineOptions
+    @Option(help: "Target class (index or name) for a PNG patch, or to override a run's target.") var target: String?
+    @Option(help: "Rows: FACTOR:MIN..MAX:N, e.g. roll:-45..45:5.") var rows: String
+    @Option(help: "Columns: FACTOR:MIN..MAX:N, e.g. size:0.2..0.5:5.") var cols: String
+    @Option(help: "Scene photo of the contact sheet (default: the first held-out scene of --scenes).") var scene: String?
+    @OptionGroup var sceneOption: SceneOption
+    @OptionGroup var models: ModelOption
+    @OptionGroup var distributionOptions: DistributionOptions
+    @Flag(help: "Also write a success heat map over the two factors to OUT_heatmap.png.") var heatmap = false
+    @Option(parsing: .unconditional, help: "Random samples per heat-map cell.") var heatmapSamples = 16
+    @Option(parsing: .unconditional, help: "Seed of the heat map's samples.") var seed: UInt64 = 0
+    @Option(help: "Output PNG of the contact sheet.") var out: String
 
     func validate() throws {
         guard out.lowercased().hasSuffix(".png") else { throw ValidationError("--out must name a .png file, got \(out)") }
-        if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
-        if let m = model, m.contains(",") {
-            throw ValidationError("--model: grid renders for one model, got '\(m)'; run grid once per model (evaluate compares several)")
+        if let specs = models.specs, specs.count > 1 {
+            throw ValidationError("--model: grid renders for one model, got '\(models.model ?? "")'; run grid once per model (evaluate compares several)")
         }
         guard (1...10_000).contains(heatmapSamples) else {
             throw ValidationError("--heatmap-samples must be 1…10000 samples per cell, got \(heatmapSamples)")
@@ -76,35 +41,17 @@ struct Grid: ParsableCommand {
     }
 
     func run() throws {
-        let labels = try ClassLabels.imageNet()
-        var p = try EvaluatedPatch.load(patch, maskPath: mask, shape: shape)
-        if let t = target { p.target = try labels.index(of: t) }
-        let rowAxis = try GridAxis.parse(rows, option: "--rows"), colAxis = try GridAxis.parse(cols, option: "--cols")
-        let network = try PatchEvaluator.loadModels([model ?? p.models.first ?? "lite0"])[0]
-        let dist: TransformDistribution
-        if let file = distribution {
-            dist = try DistributionFile.read(file)
-        } else if let name = preset { dist = try TransformDistribution.preset(named: name) } else { dist = p.distribution ?? .digital }
-        let sceneFolder = Evaluate.heldOutFolder(scenes)
-        let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)
-        let sheetBench = try ModelBench(model: network, scenes: sheetScenes, batch: 16)
-        let base = GridMaker.baseSample(distribution: dist, imageSize: network.inputSize, patchAspect: p.aspect)
-        let sheet = try GridMaker.contactSheet(patch: p, bench: sheetBench, scene: 0, sceneName: (sheetScenes.paths[0] as NSString).lastPathComponent,
-                                               rows: rowAxis, columns: colAxis, base: base)
-        try Pictures.contactSheet(sheet, labels: labels).writePNG(to: out)
-        var written = [out]
-        let hits = sheet.cells.flatMap { $0 }.filter { $0.outcome == .target }.count
-        print("grid: \(p.name) on \(network.name), \(rowAxis.factor.rawValue) × \(colAxis.factor.rawValue), \(hits)/\(rowAxis.values.count * colAxis.values.count) cells predict the target")
-        if heatmap {
-            let heatScenes = try SceneSet.load(directory: sceneFolder)
-            let bench = try ModelBench(model: network, scenes: heatScenes, batch: 32)
-            let map = try GridMaker.heatMap(patch: p, bench: bench, rows: rowAxis, columns: colAxis, distribution: dist,
-                                            samplesPerCell: heatmapSamples, seed: seed)
-            let path = String(out.dropLast(4)) + "_heatmap.png"
-            let goal = p.target.map { "targeted top-1 \(labels[$0])" } ?? "top-1 changed"
-            try Pictures.heatMap(map, title: "success (\(goal)) of \(p.name) on \(network.name)").writePNG(to: path)
-            written.append(path)
-        }
-        print("wrote " + written.joined(separator: "\n      "))
+        var p = try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape)
+        if let t = target { p.target = try ClassLabels.imageNet().index(of: t) }
+        var job = GridJob(patch: p, rows: try GridAxis.parse(rows, option: "--rows"), columns: try GridAxis.parse(cols, option: "--cols"),
+                          sceneFolder: sceneOption.heldOutFolder, out: out)
+        job.modelSpec = models.specs?.first
+        job.distribution = try distributionOptions.resolved()?.value
+        job.scene = scene
+        job.heatMapSamples = heatmap ? heatmapSamples : nil
+        job.seed = seed
+        let o = try job.run()
+        print("grid: \(p.name) on \(o.modelName), \(job.rows.factor.rawValue) × \(job.columns.factor.rawValue), \(o.targetCells)/\(o.cells) cells predict the target")
+        print("wrote " + o.written.joined(separator: "\n      "))
     }
 }

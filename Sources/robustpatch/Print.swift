@@ -2,7 +2,9 @@
 // plus the patch alone and a JSON sidecar. Thin: parses options, calls Printing, lists files.
 import ArgumentParser
 import Foundation
+import Imaging
 import Printing
+import Runs
 
 struct PrintCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +19,10 @@ struct PrintCommand: ParsableCommand {
         (sizes and pixel boxes, for checking).
         """)
 
-    @Option(help: "A generate run folder (patch.png, mask.png, run.json) or a PNG file.")
+    @Option(help: "A generate run folder (patch.png, mask.png, run.json), or a patch PNG (RGBA: alpha is the mask; RGB: give --mask or --shape).")
     var patch: String
+
+    @OptionGroup var outline: PatchOutlineOptions
 
     @Option(help: "Width of the patch on paper, with a unit: 10cm, 100mm, 4in.")
     var size: String
@@ -42,7 +46,7 @@ struct PrintCommand: ParsableCommand {
         let spec = try PrintSpec(patchWidth: try PhysicalLength(parsing: size), dpi: try PrintSpec.parseDPI(dpi),
                                  paper: try Paper(parsing: paper), copies: copies)
         _ = try PrintOutputFiles(sheet: out)  // a wrong --out is refused before any work
-        let artwork = try PatchArtwork.load(path: patch)
+        let artwork = PatchArtwork(try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape))
         let printed = try PrintSheet.render(artwork, spec: spec)
         let files = try printed.write(to: out)
         let layout = printed.layout

@@ -2,7 +2,6 @@
 // the library, print short results. Everything that computes lives in the library targets.
 import ArgumentParser
 import Foundation
-import Transforms
 
 @main
 struct RobustPatch: ParsableCommand {
@@ -15,23 +14,15 @@ struct RobustPatch: ParsableCommand {
         """,
         version: ToolInfo.version,
         subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, CalibrationChart.self, Calibrate.self, PrintCommand.self])
-}
 
-/// A problem found while running (a file that cannot be read or is invalid, a run's own scenes),
-/// not in the command line's syntax: printed as one line "Error: …", exit status 1,
-/// without the usage text that ValidationError (exit 64) adds.
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A transform distribution JSON file (--distribution of generate, evaluate and grid).
-enum DistributionFile {
-    static func read(_ file: String) throws -> TransformDistribution {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CommandError("cannot read the distribution file \(file): check the path (a JSON file of transform ranges; see the README's Presets)")
+    /// ArgumentParser's main, with library errors put in the terms of the command line.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: Flags.translate(error))
         }
-        do { return try TransformDistribution.fromJSON(data) } catch { throw CommandError("\(file): \(error)") }
     }
 }
 

@@ -77,6 +77,6 @@ struct TexturePyramidTests {
 
     @Test func tooManyLevelsIsAClearError() {
         #expect { try TexturePyramid(width: 8, height: 8, levels: 4) } throws: { "\($0)".contains("at most 3 levels") }
-        #expect { try TexturePyramid(width: 8, height: 8, levels: 0) } throws: { "\($0)".contains("--pyramid") }
+        #expect { try TexturePyramid(width: 8, height: 8, levels: 0) } throws: { "\($0)".contains("pyramidLevels must be ≥ 1") }
     }
 }

@@ -1,6 +1,7 @@
 // The EOT trainer on the real lite0 and the bundled scenes: determinism (same seed and thread
 // count → the same texture bit for bit), interrupt + resume = uninterrupted, and bad input.
 import Attack
+import Runs
 import Foundation
 import Imaging
 import Networks
@@ -115,7 +116,7 @@ struct TrainerTests {
         let old = try JSONDecoder().decode(GenerateConfig.self, from: JSONSerialization.data(withJSONObject: json))
         #expect(old.averageDecay == nil)
         var bad = smallConfig(); bad.averageDecay = 1
-        do { try bad.validate(); Issue.record("decay 1 accepted") } catch { #expect("\(error)".contains("--average")) }
+        do { try bad.validate(); Issue.record("decay 1 accepted") } catch { #expect("\(error)".contains("averageDecay must be a decay")) }
         // Resuming an averaging run from a state without an average is refused, not silently restarted.
         var stripped = loaded.state; stripped.averageTexture = nil
         do { _ = try makeTrainer(c, resume: stripped); Issue.record("missing average accepted") } catch { #expect("\(error)".contains("--average")) }
@@ -146,7 +147,7 @@ struct TrainerTests {
         // A checkpoint without levels cannot resume a pyramid run.
         do { _ = try makeTrainer(c, resume: plain.state); Issue.record("pyramid-less state accepted") } catch { #expect("\(error)".contains("3 pyramid level(s)")) }
         var bad = smallConfig(); bad.pyramidLevels = 9
-        #expect { try bad.validate() } throws: { "\($0)".contains("--pyramid must be 1…8") }
+        #expect { try bad.validate() } throws: { "\($0)".contains("pyramidLevels must be 1…8") }
         bad.pyramidLevels = 6   // a 24-texel texture has room for 5 (2×2 at 1/16)
         #expect { try makeTrainer(bad) } throws: { "\($0)".contains("at most 5 levels") }
     }

@@ -121,9 +121,9 @@ struct BadInputTests {
         let checkpointURL = run.appendingPathComponent("checkpoint.json")
         let good = try Data(contentsOf: checkpointURL)
         for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "another version of the tool (format 2"),
-                                   ("empty", "not valid JSON"), ("batch 0", "holds settings this version refuses (--batch must be"),
+                                   ("empty", "not valid JSON"), ("batch 0", "holds settings this version refuses (batch must be"),
                                    ("texture 2", "values outside [0, 1]"), ("short adam", "does not fit its own settings"),
-                                   ("checkpointEvery 0", "checkpointEvery and periodicValidationSamples must be ≥ 1"),
+                                   ("checkpointEvery 0", "checkpointEvery must be ≥ 1"),
                                    ("palette [0.5]", "paletteRGB must hold")] {
             var object = try JSONSerialization.jsonObject(with: good) as! [String: Any]
             var state = object["state"] as! [String: Any], config = object["config"] as! [String: Any]
@@ -158,10 +158,10 @@ struct BadInputTests {
     }
 
     @Test("evaluate: a run.json whose target is damaged is refused, not evaluated untargeted", arguments: [
-        ("index 5000", "target.index must be an ImageNet class index 0–999, got 5000"),
-        ("index -1", "got -1"),
+        ("index 5000", "has target.index 5000; it must be an ImageNet class index 0–999"),
+        ("index -1", "has target.index -1"),
         ("missing", "\"target\" is missing"),
-        ("a string", "\"target\" is missing or not"),
+        ("a string", "field \"target\": must be null (untargeted) or {\"index\""),
     ])
     func damagedTarget(_ damage: String, _ expected: String) throws {
         let dir = try CLI.tempDir()

@@ -48,9 +48,9 @@ struct PrintCalibrateInputTests {
         let one = dir.appendingPathComponent("one.png").path
         try Image(width: 1, height: 1, channels: 3, fill: 0.5).writePNG(to: one)
         let out = dir.appendingPathComponent("out/p.png").path
-        for (patch, needle) in [(run.path, "no mask.png"), (clear, "fully transparent"), (one, "1 × 1")] {
+        for (patch, needle) in [(run.path, "missing mask.png"), (clear, "fully transparent"), (one, "is 1×1")] {
             let r = try CLI.run(["print", "--patch", patch, "--size", "5cm", "--dpi", "72", "--out", out])
-            expectCleanError(r, ["--patch \(patch)", needle])
+            expectCleanError(r, ["patch \(patch)", needle])
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
     }

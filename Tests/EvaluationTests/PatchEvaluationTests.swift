@@ -1,6 +1,7 @@
 // Loading patches (run folders, RGBA/RGB PNGs, wrong kinds) and evaluating the real toaster
 // patch of Fixtures/toaster_run against its controls on lite0. Needs the weights
 // (Scripts/fetch-models.sh); ~10 s in release.
+import Runs
 import Attack
 import Foundation
 import Imaging
@@ -31,7 +32,7 @@ enum Fixture {
 @Suite("Loading patches")
 struct PatchLoadingTests {
     @Test func runFolder() throws {
-        let p = try EvaluatedPatch.load(Fixture.run)
+        let p = try PatchArtifact.load(Fixture.run)
         #expect(p.width == 64 && p.height == 64)
         #expect(p.target == 859)
         #expect(p.models == ["lite0"])
@@ -41,16 +42,16 @@ struct PatchLoadingTests {
     }
 
     @Test func rgbaAndRGBPNGs() throws {
-        let run = try EvaluatedPatch.load(Fixture.run)
+        let run = try PatchArtifact.load(Fixture.run)
         let rgba = Fixture.temporary("patch_rgba.png")
         try run.rgbaImage.writePNG(to: rgba)
-        let a = try EvaluatedPatch.load(rgba)
+        let a = try PatchArtifact.load(rgba)
         #expect(a.mask.alpha == run.mask.alpha.map { ($0 * 255).rounded() / 255 })
         let rgb = (Fixture.run as NSString).appendingPathComponent("patch.png")
-        #expect(throws: EvaluationError.self) { try EvaluatedPatch.load(rgb) }                 // no mask
-        let b = try EvaluatedPatch.load(rgb, shape: "circle")
+        #expect(throws: RunError.self) { try PatchArtifact.load(rgb) }                 // no mask
+        let b = try PatchArtifact.load(rgb, shape: "circle")
         #expect(b.texture == run.texture)
-        let c = try EvaluatedPatch.load(rgb, maskPath: (Fixture.run as NSString).appendingPathComponent("mask.png"))
+        let c = try PatchArtifact.load(rgb, maskPath: (Fixture.run as NSString).appendingPathComponent("mask.png"))
         #expect(c.mask.alpha == run.mask.alpha)
     }
 
@@ -58,22 +59,22 @@ struct PatchLoadingTests {
         // A JPEG.
         let jpeg = Fixture.temporary("x.jpg")
         try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 0x4A, 0x46, 0x49, 0x46, 0, 1]).write(to: URL(fileURLWithPath: jpeg))
-        #expect { try EvaluatedPatch.load(jpeg, shape: "circle") } throws: { "\($0)".contains("not a PNG") }
+        #expect { try PatchArtifact.load(jpeg, shape: "circle") } throws: { "\($0)".contains("not a PNG") }
         // A fully transparent RGBA PNG.
         let clear = Fixture.temporary("clear.png")
         try Image(width: 16, height: 16, channels: 4, fill: 0).writePNG(to: clear)
-        #expect { try EvaluatedPatch.load(clear) } throws: { "\($0)".contains("fully transparent") }
+        #expect { try PatchArtifact.load(clear) } throws: { "\($0)".contains("fully transparent") }
         // Too small.
         let tiny = Fixture.temporary("tiny.png")
         try Image(width: 4, height: 4, channels: 4, fill: 1).writePNG(to: tiny)
-        #expect { try EvaluatedPatch.load(tiny) } throws: { "\($0)".contains("8…2048") }
+        #expect { try PatchArtifact.load(tiny) } throws: { "\($0)".contains("8…2048") }
         // Not a file at all, or a folder that is not a run.
-        #expect { try EvaluatedPatch.load("/nonexistent/patch.png") } throws: { "\($0)".contains("does not exist") }
-        #expect { try EvaluatedPatch.load(NSTemporaryDirectory()) } throws: { "\($0)".contains("not a finished generate run") }
+        #expect { try PatchArtifact.load("/nonexistent/patch.png") } throws: { "\($0)".contains("does not exist") }
+        #expect { try PatchArtifact.load(NSTemporaryDirectory()) } throws: { "\($0)".contains("not a finished generate run") }
         // A text file called .png.
         let text = Fixture.temporary("text.png")
         try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
-        #expect { try EvaluatedPatch.load(text, shape: "circle") } throws: { $0 is EvaluationError }
+        #expect { try PatchArtifact.load(text, shape: "circle") } throws: { $0 is RunError }
     }
 
     @Test func aModelThatFailsToLoadIsNamed() {
@@ -82,7 +83,7 @@ struct PatchLoadingTests {
     }
 
     @Test func controlsKeepTheShapeAndTheColours() throws {
-        let p = try EvaluatedPatch.load(Fixture.run)
+        let p = try PatchArtifact.load(Fixture.run)
         let shuffled = ControlKind.shuffled.texture(for: p, seed: 1)
         #expect(shuffled != p.texture)
         let inside = (0..<(64 * 64)).filter { p.mask.alpha[$0] > 0 }
@@ -96,7 +97,7 @@ struct PatchLoadingTests {
 @Suite("Evaluating the real patch", .serialized)
 struct RealPatchTests {
     @Test func patchWorksControlsDoNotAndRunsAreDeterministic() throws {
-        let patch = try EvaluatedPatch.load(Fixture.run)
+        let patch = try PatchArtifact.load(Fixture.run)
         let scenes = try Fixture.sceneSet()
         let names = scenes.paths.map { ($0 as NSString).lastPathComponent }
         let model = try PatchEvaluator.loadModels(["lite0"])[0]

@@ -1,5 +1,6 @@
 // Grid axes, contact sheets and heat maps (sizes, frames, text present), and report.html opened
 // in a real headless browser (Chromium from apt: Scripts/setup.sh installs it). Needs lite0.
+import Runs
 import Attack
 import Drawing
 import Foundation
@@ -25,7 +26,7 @@ struct GridTests {
     }
 
     @Test func contactSheetAndHeatMapPictures() throws {
-        let patch = try EvaluatedPatch.load(Fixture.run)
+        let patch = try PatchArtifact.load(Fixture.run)
         let scenes = try Fixture.sceneSet()
         let model = try PatchEvaluator.loadModels(["lite0"])[0]
         let bench = try ModelBench(model: model, scenes: scenes, batch: 16)
@@ -111,7 +112,7 @@ struct ReportTests {
     }
 
     @Test func reportIsSelfContainedAndRendersInAHeadlessBrowser() throws {
-        let patch = try EvaluatedPatch.load(Fixture.run)
+        let patch = try PatchArtifact.load(Fixture.run)
         let scenes = try Fixture.sceneSet()
         let names = scenes.paths.map { ($0 as NSString).lastPathComponent }
         let bench = try ModelBench(model: try PatchEvaluator.loadModels(["lite0"])[0], scenes: scenes, batch: 16)

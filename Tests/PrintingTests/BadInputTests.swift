@@ -66,58 +66,6 @@ import Testing
     }
 }
 
-@Suite struct PatchLoadingRefusalTests {
-    /// A 16 × 16 RGB texture as a run folder's patch.png, with or without mask.png.
-    func runFolder(_ folder: String, mask: Float?) throws {
-        try Image(width: 16, height: 16, channels: 3, fill: 0.3).writePNG(to: folder + "/patch.png")
-        if let mask { try Image(width: 16, height: 16, channels: 3, fill: mask).writePNG(to: folder + "/mask.png") }
-    }
-
-    @Test func runFolderWithoutMaskIsRefused() throws {
-        try withScratchFolder { folder in
-            try runFolder(folder, mask: nil)
-            let error = #expect(throws: PrintError.self) { try PatchArtwork.load(path: folder) }
-            guard case .badPatch(let path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
-            #expect(path == folder)
-            #expect(error?.description.contains("no mask.png") == true && error?.description.contains("--patch") == true)
-            // With its mask the same folder loads.
-            try runFolder(folder, mask: 1)
-            #expect(try PatchArtwork.load(path: folder).mask.allSatisfy { $0 == 1 })
-        }
-    }
-
-    @Test func maskThatMarksNothingIsRefused() throws {
-        try withScratchFolder { folder in
-            try runFolder(folder, mask: 0)
-            let error = #expect(throws: PrintError.self) { try PatchArtwork.load(path: folder) }
-            guard case .badMask(let path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
-            #expect(path == folder + "/mask.png" && error?.description.contains("marks no pixel") == true)
-        }
-    }
-
-    @Test func fullyTransparentRGBAIsRefused() throws {
-        try withScratchFolder { folder in
-            let path = folder + "/clear.png"
-            try Image(width: 16, height: 16, channels: 4, fill: 0).writePNG(to: path)
-            let error = #expect(throws: PrintError.self) { try PatchArtwork.load(path: path) }
-            guard case .badPatch(path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
-            #expect(error?.description.contains("fully transparent") == true)
-        }
-    }
-
-    @Test(arguments: [(1, 1), (4, 2), (7, 64), (64, 2049)])
-    func textureOutsideEvaluatesSizesIsRefused(width: Int, height: Int) throws {
-        try withScratchFolder { folder in
-            let path = folder + "/tiny.png"
-            try Image(width: width, height: height, channels: 3, fill: 0.4).writePNG(to: path)
-            let error = #expect(throws: PrintError.self) { try PatchArtwork.load(path: path) }
-            guard case .badPatch(path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
-            #expect(error?.description.contains("\(width) × \(height)") == true)
-            #expect(error?.description.contains("8…2048") == true)
-        }
-    }
-}
-
 @Suite struct OptionTextTests {
     @Test(arguments: ["71.9", "300.0", "nan", "inf", "1e9", "", "300dpi", "99999999999999999999"])
     func dpiThatIsNotAWholeNumberSaysSo(text: String) {

@@ -4,6 +4,7 @@
 import Foundation
 import Imaging
 import Printing
+import Runs
 import Testing
 
 @Suite struct PhysicalLengthTests {
@@ -256,8 +257,10 @@ import Testing
     }
 }
 
-@Suite struct ArtworkLoadingTests {
-    @Test func loadsARunFolder() throws {
+@Suite struct ArtworkFromArtifactTests {
+    /// A run folder loaded by Runs' PatchArtifact (the loader every command shares) gives the
+    /// sheet its texture, mask and caption facts.
+    @Test func captionFactsComeFromTheRunRecord() throws {
         try withScratchFolder { folder in
             let art = syntheticArtwork(circle: true)
             try art.texture.writePNG(to: folder + "/patch.png")
@@ -269,41 +272,22 @@ import Testing
              "created": "2026-11-25T17:11:02Z", "target": {"index": 859, "label": "toaster"}}
             """
             try Data(record.utf8).write(to: URL(fileURLWithPath: folder + "/run.json"))
-            let loaded = try PatchArtwork.load(path: folder)
+            let loaded = PatchArtwork(try PatchArtifact.load(folder))
             #expect(loaded.info.targetLabel == "toaster" && loaded.info.seed == 42 && loaded.info.models == ["lite0", "lite1"])
-            #expect(loaded.info.shape == "circle" && loaded.info.created == "2026-11-25T17:11:02Z")
+            #expect(loaded.info.shape == "circle" && loaded.info.created == "2026-11-25T17:11:02Z" && loaded.info.source == folder)
             #expect(loaded.mask[0] == 0 && loaded.mask[32 * 64 + 32] == 1)
-            // patch.png given directly picks up its sibling mask and record.
-            let direct = try PatchArtwork.load(path: folder + "/patch.png")
-            #expect(direct.mask == loaded.mask && direct.info.seed == 42)
+            #expect(loaded.texture.pixels == art.texture.pixels.map { ($0 * 255).rounded() / 255 })
         }
     }
 
-    @Test func bareRGBAPNGUsesItsAlpha() throws {
+    @Test func bareRGBAPNGHasNoCaptionFacts() throws {
         try withScratchFolder { folder in
             var rgba = Image(width: 8, height: 8, channels: 4, fill: 0.5)  // textures are 8…2048 px a side
             rgba[0, 0, 3] = 0
             try rgba.writePNG(to: folder + "/cutout.png")
-            let loaded = try PatchArtwork.load(path: folder + "/cutout.png")
+            let loaded = PatchArtwork(try PatchArtifact.load(folder + "/cutout.png"))
             #expect(loaded.mask[0] == 0 && loaded.mask[1] > 0.49 && loaded.texture.channels == 3)
             #expect(loaded.info.targetLabel == nil && loaded.info.source == folder + "/cutout.png")
-        }
-    }
-
-    @Test func errors() throws {
-        #expect(throws: PrintError.self) { try PatchArtwork.load(path: "/nonexistent/run") }
-        try withScratchFolder { folder in
-            // A folder without patch.png.
-            let empty = #expect(throws: PrintError.self) { try PatchArtwork.load(path: folder) }
-            #expect(empty?.description.contains("patch.png") == true)
-            // A mask of the wrong size.
-            try Image(width: 8, height: 8, channels: 3, fill: 0.3).writePNG(to: folder + "/patch.png")
-            try Image(width: 4, height: 4, channels: 3, fill: 1).writePNG(to: folder + "/mask.png")
-            #expect(throws: PrintError.self) { try PatchArtwork.load(path: folder) }
-            // A damaged run record.
-            try Image(width: 8, height: 8, channels: 3, fill: 1).writePNG(to: folder + "/mask.png")
-            try Data("not json".utf8).write(to: URL(fileURLWithPath: folder + "/run.json"))
-            #expect(throws: PrintError.self) { try PatchArtwork.load(path: folder) }
         }
     }
 }

@@ -1,6 +1,6 @@
 // Renderer and geometry tests in kornia's order: shapes, bad input, golden/properties
 // (identity is exact, one-pixel translation, inverse round-trip, partly outside), determinism,
-// gradient checks by central differences.
+// gradient checks by central differences. Speed is not tested here: `robustpatch-bench --renderer`.
 import Foundation
 import Testing
 import Transforms
@@ -384,34 +384,5 @@ func identitySample(tw: Int, th: Int, sw: Int, sh: Int, ox: Int, oy: Int) -> Tra
         var d = [Float](repeating: 0, count: 48)
         try r.backward(dImage: [Float](repeating: 1, count: 192), cache: cache, dTexture: &d)
         #expect(d[0] == 0 && d[1] != 0 && d[3] != 0)
-    }
-
-    // MARK: Timing (prints; asserts nothing about speed)
-
-    @Test func timing() throws {
-        #if DEBUG
-        let iters = 1
-        #else
-        let iters = 200
-        #endif
-        let (tw, sw) = (96, 224)
-        let r = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sw)
-        let tex = randomBuffer(tw * tw * 3, seed: 1), scene = randomBuffer(sw * sw * 3, seed: 2)
-        let mask = try Mask.circle(width: tw, height: tw).alpha
-        var image = [Float](repeating: 0, count: sw * sw * 3), dTex = [Float](repeating: 0, count: tw * tw * 3)
-        let dImage = randomBuffer(sw * sw * 3, seed: 3, lo: -1, hi: 1)
-        var rng = SplitMix64(seed: 4)
-        let samples = (0..<iters).map { _ in TransformDistribution.tabletop.sample(imageWidth: sw, imageHeight: sw, using: &rng) }
-        let clock = ContinuousClock()
-        var fwd = Duration.zero, bwd = Duration.zero
-        for s in samples {
-            var cache: RenderCache?
-            fwd += try clock.measure {
-                cache = try tex.withUnsafeBufferPointer { t in try mask.withUnsafeBufferPointer { m in try scene.withUnsafeBufferPointer { sc in
-                    try image.withUnsafeMutableBufferPointer { i in try r.forward(texture: t, mask: m, scene: sc, sample: s, image: i) } } } }
-            }
-            if let c = cache { bwd += try clock.measure { try r.backward(dImage: dImage, cache: c, dTexture: &dTex) } }
-        }
-        print("Transforms timing (tabletop, 224×224 scene, 96×96 texture, \(iters) samples): forward \(fwd / iters), backward \(bwd / iters) per sample")
     }
 }

@@ -1,6 +1,7 @@
 // RunFiles: what a generation run writes into its folder — texture and mask PNGs, the run
 // record (JSON), the training curve (CSV) and the checkpoint — each written atomically
 // (temp file + rename), so an interrupted run never leaves a half-written file.
+import Attack
 import Foundation
 import Imaging
 import Transforms
@@ -30,13 +31,13 @@ public struct RunFiles: Sendable {
 
     public func createDirectory() throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw AttackError.badOption("cannot create the output folder \(directory): \(error.localizedDescription)")
+            throw RunError.write(path: directory, reason: "cannot create the output folder: \(error.localizedDescription)")
         }
     }
 
     static func writeAtomically(_ data: Data, to path: String) throws {
         do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw AttackError.checkpoint("cannot write \(path): \(error.localizedDescription)")
+            throw RunError.write(path: path, reason: error.localizedDescription)
         }
     }
 
@@ -50,34 +51,34 @@ public struct RunFiles: Sendable {
     /// continued (checkpoint.json), or a finished one kept without its checkpoint (run.json).
     public func checkFreeForNewRun() throws {
         if FileManager.default.fileExists(atPath: checkpointPath) {
-            throw AttackError.checkpoint("\(directory) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
+            throw RunError.folderInUse("\(directory) already holds a run (checkpoint.json). Use --resume to continue it, or another --out folder.")
         }
         if FileManager.default.fileExists(atPath: recordPath) {
-            throw AttackError.checkpoint("\(directory) already holds a finished run (run.json) that a new run would overwrite; give another --out folder (or delete that one to start afresh)")
+            throw RunError.folderInUse("\(directory) already holds a finished run (run.json) that a new run would overwrite; give another --out folder (or delete that one to start afresh)")
         }
     }
 
     public func loadCheckpoint() throws -> TrainingCheckpoint {
         guard let data = FileManager.default.contents(atPath: checkpointPath) else {
             if FileManager.default.fileExists(atPath: recordPath) {
-                throw AttackError.checkpoint("--resume: \(directory) holds a finished run (run.json) without checkpoint.json, so there is nothing to continue; start a new run in another --out folder")
+                throw RunError.checkpoint("--resume: \(directory) holds a finished run (run.json) without checkpoint.json, so there is nothing to continue; start a new run in another --out folder")
             }
-            throw AttackError.checkpoint("--resume: no checkpoint at \(checkpointPath); start without --resume")
+            throw RunError.checkpoint("--resume: no checkpoint at \(checkpointPath); start without --resume")
         }
         let checkpoint: TrainingCheckpoint
         do { checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
-            throw AttackError.checkpoint("\(checkpointPath) is damaged or from another version (\(describeDecodingError(error))); start a new run in an empty folder")
+            throw RunError.checkpoint("\(checkpointPath) is damaged or from another version (\(describeDecodingError(error))); start a new run in an empty folder")
         }
-        func damaged(_ what: String) -> AttackError {
-            AttackError.checkpoint("\(checkpointPath) is damaged: \(what); start a new run in an empty folder")
+        func damaged(_ what: String) -> RunError {
+            RunError.checkpoint("\(checkpointPath) is damaged: \(what); start a new run in an empty folder")
         }
         guard checkpoint.formatVersion == TrainingCheckpoint.currentFormatVersion else {
-            throw AttackError.checkpoint("\(checkpointPath) was written by another version of the tool (format \(checkpoint.formatVersion); "
+            throw RunError.checkpoint("\(checkpointPath) was written by another version of the tool (format \(checkpoint.formatVersion); "
                                          + "this one reads \(TrainingCheckpoint.currentFormatVersion)); start a new run in an empty folder")
         }
         do { try checkpoint.config.validate() } catch {
             // A damaged file, or a run made by an older version that allowed what this one refuses.
-            throw AttackError.checkpoint("\(checkpointPath) holds settings this version refuses (\(error)); --resume keeps a run's settings, so start a new run in an empty folder")
+            throw RunError.checkpoint("\(checkpointPath) holds settings this version refuses (\(error)); --resume keeps a run's settings, so start a new run in an empty folder")
         }
         let state = checkpoint.state
         guard (0...checkpoint.config.steps).contains(state.step) else {
@@ -116,8 +117,12 @@ public struct RunFiles: Sendable {
         try Self.writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: curvePath)
     }
 
-    public func writeRecord(_ record: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
-        try Self.writeAtomically(data, to: recordPath)
+    /// preview.png: what the model sees on a few held-out samples.
+    public func writePreview(_ image: Image) throws {
+        do { try image.writePNG(to: previewPath) } catch { throw RunError.write(path: previewPath, reason: "\(error)") }
+    }
+
+    public func writeRecord(_ record: RunRecord) throws {
+        try Self.writeAtomically(try record.jsonData(), to: recordPath)
     }
 }

@@ -1,5 +1,6 @@
-// `Paper`: the sheet sizes a print can be laid out on (ISO A4/A3, US Letter) or `fit`, a sheet
-// cut to the content. Not a printer driver: no printable-area queries, only fixed 10 mm margins.
+// `Paper`: the sheet sizes a print sheet or a calibration chart can be laid out on (ISO A4/A3,
+// US Letter) or `fit`, a sheet cut to the content. One type for every command that prints. Not a
+// printer driver: no printable-area queries.
 
 public enum Paper: String, Sendable, Equatable, CaseIterable, Codable {
     case a4, letter, a3
@@ -8,11 +9,8 @@ public enum Paper: String, Sendable, Equatable, CaseIterable, Codable {
 
     public static var allNames: [String] { allCases.map(\.rawValue) }
 
-    /// Parses "a4", "A4", "letter", "a3", "fit".
-    public init(parsing name: String) throws(PrintError) {
-        guard let paper = Paper(rawValue: name.lowercased()) else { throw .unknownPaper(name) }
-        self = paper
-    }
+    /// "a4", "A4", "letter", "a3", "fit"; nil for anything else.
+    public init?(name: String) { self.init(rawValue: name.lowercased()) }
 
     /// Portrait width × height in millimetres, or nil for `fit`.
     public var millimetres: (width: Double, height: Double)? {

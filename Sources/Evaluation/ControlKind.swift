@@ -1,0 +1,53 @@
+// Control patches (noise, grey, shuffled) of a patch's shape: the same mask without its
+// adversarial pattern. Patches themselves are loaded by Runs' PatchArtifact.
+import Attack
+import Runs
+import Transforms
+
+/// A control patch: same size and mask as the patch, without its adversarial pattern, so that
+/// the patch's effect is separated from plain occlusion.
+public enum ControlKind: String, CaseIterable, Codable, Sendable {
+    /// Uniform random RGB in [0, 1] per texel.
+    case noise
+    /// Flat 0.5 grey.
+    case grey
+    /// The patch's own texels (inside the mask) in a random order: same colours, no structure.
+    case shuffled
+
+    /// The control texture (height, width, 3) for `patch`, deterministic for `seed`.
+    public func texture(for patch: PatchArtifact, seed: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: seed ^ 0xC0_47_20_15)
+        let n = patch.width * patch.height
+        switch self {
+        case .grey: return [Float](repeating: 0.5, count: n * 3)
+        case .noise: return (0..<(n * 3)).map { _ in Float(Double(rng.next() >> 11) * 0x1p-53) }
+        case .shuffled:
+            var out = patch.texture
+            let inside = (0..<n).filter { patch.mask.alpha[$0] > 0 }
+            var order = inside
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for (k, dst) in inside.enumerated() { for c in 0..<3 { out[dst * 3 + c] = patch.texture[order[k] * 3 + c] } }
+            return out
+        }
+    }
+}
+
+extension ControlKind {
+    /// "noise,grey,shuffled" (any subset, "gray" also), or "none" alone for no controls.
+    public static func parseList(_ s: String) throws -> [ControlKind] {
+        let names = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if names.isEmpty || names == ["none"] { return [] }
+        if names.contains("none") {
+            throw EvaluationError.badOption("\(s): 'none' means no controls and cannot be combined with others; give none alone, or a list of noise, grey, shuffled")
+        }
+        var kinds: [ControlKind] = []
+        for name in names {
+            guard let k = ControlKind(rawValue: name) ?? (name == "gray" ? .grey : nil) else {
+                throw EvaluationError.badOption("unknown control '\(name)'; use a comma-separated list of noise, grey, shuffled, or none")
+            }
+            guard !kinds.contains(k) else { throw EvaluationError.badOption("\(s): \(k.rawValue) is listed twice; give each control once") }
+            kinds.append(k)
+        }
+        return kinds
+    }
+}

@@ -1,0 +1,26 @@
+// Typed errors of the Runs module: each names the file or folder and says what to do.
+
+public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A patch file or folder that cannot be used as a patch (missing, wrong kind, wrong size).
+    case badPatch(path: String, reason: String)
+    /// A mask image that cannot be used (unreadable, marks no pixel).
+    case badMask(path: String, reason: String)
+    /// A run.json that cannot be read as a run record.
+    case badRecord(path: String, reason: String)
+    /// A run folder's checkpoint is missing, damaged or cannot be continued.
+    case checkpoint(String)
+    /// A run folder that a new run would overwrite.
+    case folderInUse(String)
+    /// A file or folder that could not be written.
+    case write(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .badPatch(path, reason): return "patch \(path): \(reason)"
+        case let .badMask(path, reason): return "mask \(path): \(reason)"
+        case let .badRecord(path, reason): return "\(path) \(reason)"
+        case let .checkpoint(s), let .folderInUse(s): return s
+        case let .write(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}

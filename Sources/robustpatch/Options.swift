@@ -1,0 +1,110 @@
+// Command-line options shared by several commands (@OptionGroup), each stated once with its
+// default, and the translation of library errors into the flags a user typed.
+import ArgumentParser
+import Attack
+import Foundation
+import Transforms
+
+/// --model: one model or a comma-separated list.
+struct ModelOption: ParsableArguments {
+    @Option(help: "Model(s): lite0, lite1, lite2 or a .pth/.safetensors file; comma-separated for several (generate: an ensemble, the losses averaged; evaluate: one row each, transfer). (default: the run's models, else lite0)")
+    var model: String?
+
+    /// The list as given (blanks dropped), or nil when --model was not given.
+    var specs: [String]? {
+        model.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+}
+
+/// --scenes: a scene folder.
+struct SceneOption: ParsableArguments {
+    @Option(help: "Scene folder: with train/ and val/ subfolders (generate trains on train/ and validates on val/; evaluate and grid use val/), or any folder of PNG/JPEG photos (generate holds out every 4th). (default: \(SceneSet.defaultFolder); generate --resume: the run's)")
+    var scenes: String?
+
+    /// The folder whose held-out scenes evaluate and grid use.
+    var heldOutFolder: String { SceneSet.heldOutFolder(of: scenes ?? SceneSet.defaultFolder) }
+}
+
+/// --preset / --distribution: the transform distribution.
+struct DistributionOptions: ParsableArguments {
+    @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")). (default: generate: digital; evaluate, grid: the run's distribution, else digital)")
+    var preset: String?
+
+    @Option(help: "Transform distribution JSON file (instead of --preset); any field of a preset.")
+    var distribution: String?
+
+    func validate() throws {
+        if preset != nil && distribution != nil { throw ValidationError("give either --preset or --distribution, not both") }
+    }
+
+    /// The distribution asked for and its name for messages, or nil when neither option was given.
+    func resolved() throws -> (name: String, value: TransformDistribution)? {
+        if let file = distribution { return (file, try DistributionFile.read(file)) }
+        if let name = preset { return (name, try TransformDistribution.preset(named: name)) }
+        return nil
+    }
+}
+
+/// --mask / --shape: the outline of a bare RGB patch PNG.
+struct PatchOutlineOptions: ParsableArguments {
+    @Option(help: "Mask PNG for an RGB patch PNG: its alpha if it has one, else white = patch (the rule for every mask).")
+    var mask: String?
+
+    @Option(help: "Outline for an RGB patch PNG instead of --mask: circle, square or rect:WxH.")
+    var shape: String?
+}
+
+/// A transform distribution JSON file (--distribution of generate, evaluate and grid).
+enum DistributionFile {
+    static func read(_ file: String) throws -> TransformDistribution {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandError("cannot read the distribution file \(file): check the path (a JSON file of transform ranges; see the README's Presets)")
+        }
+        do { return try TransformDistribution.fromJSON(data) } catch { throw CommandError("\(file): \(error)") }
+    }
+}
+
+/// A problem found while running (a file that cannot be read or is invalid, a run's own scenes),
+/// not in the command line's syntax: printed as one line "Error: …", exit status 1,
+/// without the usage text that ValidationError (exit 64) adds.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension LossKind: ExpressibleByArgument {}
+
+enum Flags {
+    /// The generate flag of each library setting, for library errors that name a setting.
+    static func name(of setting: GenerateSetting) -> String {
+        switch setting {
+        case .models: return "--model"
+        case .steps: return "--steps"
+        case .batch: return "--batch"
+        case .textureSide: return "--texture"
+        case .tvWeight: return "--tv"
+        case .npsWeight: return "--nps"
+        case .learningRate: return "--lr"
+        case .loss: return "--loss"
+        case .probabilityFloor: return "--floor"
+        case .focalGamma: return "--gamma"
+        case .target: return "--target"
+        case .averageDecay: return "--average"
+        case .pyramidLevels: return "--pyramid"
+        case .validationSamples: return "--validation-samples"
+        case .validateEvery: return "--validate-every"
+        case .palettePath: return "--palette"
+        case .paletteRGB: return "--calibration"
+        case .shape: return "--shape"
+        case .finalLearningRateFraction, .marginKappa, .checkpointEvery, .periodicValidationSamples: return setting.rawValue
+        }
+    }
+
+    /// A library error as the user should read it: settings named by their flags.
+    static func translate(_ error: any Error) -> any Error {
+        if case let AttackError.invalidSetting(setting, problem) = error {
+            return CommandError("\(name(of: setting)) \(GenerateSetting.rename(problem, name(of:)))")
+        }
+        return error
+    }
+}
