@@ -85,45 +85,6 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Lenient reading: a key missing from an older run record or checkpoint takes today's
-    /// default (an optional setting: nil, as it always has), so every committed run keeps reading.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = GenerateConfig()
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
-        models = try value(.models, d.models)
-        target = try c.decodeIfPresent(Int.self, forKey: .target)
-        loss = try value(.loss, d.loss)
-        marginKappa = try value(.marginKappa, d.marginKappa)
-        probabilityFloor = try c.decodeIfPresent(Double.self, forKey: .probabilityFloor)
-        focalGamma = try c.decodeIfPresent(Double.self, forKey: .focalGamma)
-        shape = try value(.shape, d.shape)
-        textureSide = try value(.textureSide, d.textureSide)
-        presetName = try c.decodeIfPresent(String.self, forKey: .presetName)
-        distribution = try value(.distribution, d.distribution)
-        steps = try value(.steps, d.steps)
-        batch = try value(.batch, d.batch)
-        seed = try value(.seed, d.seed)
-        learningRate = try value(.learningRate, d.learningRate)
-        finalLearningRateFraction = try value(.finalLearningRateFraction, d.finalLearningRateFraction)
-        tvWeight = try value(.tvWeight, d.tvWeight)
-        npsWeight = try value(.npsWeight, d.npsWeight)
-        palettePath = try c.decodeIfPresent(String.self, forKey: .palettePath)
-        paletteRGB = try c.decodeIfPresent([[Float]].self, forKey: .paletteRGB)
-        calibrationPath = try c.decodeIfPresent(String.self, forKey: .calibrationPath)
-        initTexturePath = try c.decodeIfPresent(String.self, forKey: .initTexturePath)
-        scenes = try c.decodeIfPresent(String.self, forKey: .scenes)
-        augmentScenes = try value(.augmentScenes, d.augmentScenes)
-        validateEvery = try value(.validateEvery, d.validateEvery)
-        validationSamples = try value(.validationSamples, d.validationSamples)
-        periodicValidationSamples = try value(.periodicValidationSamples, d.periodicValidationSamples)
-        quantize8Bit = try value(.quantize8Bit, d.quantize8Bit)
-        earlyStopRate = try value(.earlyStopRate, d.earlyStopRate)
-        checkpointEvery = try value(.checkpointEvery, d.checkpointEvery)
-        averageDecay = try c.decodeIfPresent(Double.self, forKey: .averageDecay)
-        pyramidLevels = try c.decodeIfPresent(Int.self, forKey: .pyramidLevels)
-    }
-
     public func objective() -> ClassificationObjective {
         guard let t = target else { return .untargeted }
         switch loss {

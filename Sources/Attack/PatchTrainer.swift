@@ -118,7 +118,7 @@ public final class PatchTrainer {
         }
         trainCount = slots[0].trainScenes.count
 
-        var vrng = SplitMix64(seed: config.seed ^ 0x5EED_0F_7A11_DA7E)
+        var vrng = SplitMix64(seed: config.seed ^ SeedSalt.validationSet)
         let s0 = models[0].inputSize
         validationSet = (0..<config.validationSamples).map { i in
             (i % validation.count, config.distribution.sample(imageWidth: s0, imageHeight: s0, patchAspect: Double(th) / Double(tw), using: &vrng))

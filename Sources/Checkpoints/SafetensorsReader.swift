@@ -27,25 +27,26 @@ enum SafetensorsReader {
             throw .truncated(file: path, detail: "the header claims \(n) bytes but the file has \(bytes.count - 8) after the length")
         }
         let headerEnd = 8 + Int(n)
-        let json: Any
+        let header: [String: HeaderEntry]
         do {
-            json = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd]))
+            header = try JSONDecoder().decode([String: HeaderEntry].self, from: Data(bytes[8..<headerEnd]))
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw bad("the header is not a JSON object")
         } catch {
             throw bad("the header is not valid JSON")
         }
-        guard let header = json as? [String: Any] else { throw bad("the header is not a JSON object") }
         let data = headerEnd..<bytes.count
 
         struct Item { var name: String; var dtype: DType; var shape: [Int]; var begin: Int; var end: Int }
         var items: [Item] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any] else { throw bad("entry '\(name)' is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw bad("entry '\(name)' has no dtype") }
+        for (name, entry) in header where name != "__metadata__" {
+            guard case let .object(dtypeName, shape, offsets) = entry else { throw bad("entry '\(name)' is not an object") }
+            guard let dtypeName else { throw bad("entry '\(name)' has no dtype") }
             guard let dtype = dtypes[dtypeName] else {
                 throw .unsupportedDType(file: path, tensor: name, dtype: dtypeName)
             }
-            guard let shape = intArray(info["shape"]) else { throw bad("entry '\(name)' has no integer shape") }
-            guard let offsets = intArray(info["data_offsets"]), offsets.count == 2 else {
+            guard let shape else { throw bad("entry '\(name)' has no integer shape") }
+            guard let offsets, offsets.count == 2 else {
                 throw bad("entry '\(name)' has no [begin, end] data_offsets")
             }
             let (begin, end) = (offsets[0], offsets[1])
@@ -84,15 +85,19 @@ enum SafetensorsReader {
         return Checkpoint(path: path, format: .safetensors, tensors: tensors, keys: keys)
     }
 
-    /// JSON numbers as exact non-fractional Ints (JSONSerialization gives NSNumber or Int).
-    private static func intArray(_ v: Any?) -> [Int]? {
-        guard let a = v as? [Any] else { return nil }
-        var out: [Int] = []
-        for x in a {
-            if let i = x as? Int { out.append(i) } else if let n = x as? NSNumber, let i = Int(exactly: n.doubleValue) {
-                out.append(i)
-            } else { return nil }
+    /// One value of the header object: a tensor entry `{dtype, shape, data_offsets}` (each field
+    /// nil when missing or of the wrong type: refused above with the entry's name) or anything
+    /// else (refused unless it is `__metadata__`).
+    enum HeaderEntry: Decodable {
+        case object(dtype: String?, shape: [Int]?, offsets: [Int]?)
+        case other
+
+        enum Key: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+
+        init(from decoder: any Decoder) throws {
+            guard let c = try? decoder.container(keyedBy: Key.self) else { self = .other; return }
+            self = .object(dtype: try? c.decode(String.self, forKey: .dtype), shape: try? c.decode([Int].self, forKey: .shape),
+                           offsets: try? c.decode([Int].self, forKey: .dataOffsets))
         }
-        return out
     }
 }

@@ -16,7 +16,7 @@ public enum ControlKind: String, CaseIterable, Codable, Sendable {
 
     /// The control texture (height, width, 3) for `patch`, deterministic for `seed`.
     public func texture(for patch: PatchArtifact, seed: UInt64) -> [Float] {
-        var rng = SplitMix64(seed: seed ^ 0xC0_47_20_15)
+        var rng = SplitMix64(seed: seed ^ SeedSalt.controlTextures)
         let n = patch.width * patch.height
         switch self {
         case .grey: return [Float](repeating: 0.5, count: n * 3)

@@ -130,7 +130,7 @@ public enum GridMaker {
         guard (1...10_000).contains(samplesPerCell) else {
             throw EvaluationError.badOption("--heatmap-samples must be 1…10000, got \(samplesPerCell)")
         }
-        var rng = SplitMix64(seed: seed ^ 0x4EA7_3A95)
+        var rng = SplitMix64(seed: seed ^ SeedSalt.heatMap)
         var samples: [EvaluationSample] = []
         var k = 0
         for r in rows.values {

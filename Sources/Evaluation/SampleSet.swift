@@ -39,7 +39,7 @@ public struct SampleSet: Codable, Sendable, Equatable {
         guard count <= 1_000_000 else { throw EvaluationError.badOption("--samples must be at most 1000000, got \(count)") }
         guard !scenes.isEmpty else { throw EvaluationError.badOption("no scenes to evaluate on") }
         do { try distribution.validate() } catch { throw EvaluationError.badOption("transform distribution: \(error)") }
-        var rng = SplitMix64(seed: seed ^ 0xE7A1_5A3B_1E5E_ED01)
+        var rng = SplitMix64(seed: seed ^ SeedSalt.evaluationSamples)
         let varying = Factor.allCases.filter { let r = $0.range(in: distribution); return r.min < r.max }
         var columns: [[Double]] = []     // (factor, sample) values
         for f in varying {

@@ -11,12 +11,10 @@ public final class ModelRunner {
     private var plan: [Layer] = []
     private var maxActivation = 0
 
-    /// What one step of the forward did: needed to run it backwards.
+    /// What one step of the forward did: needed to run it backwards (in plan order: per block
+    /// its expand (if any), depthwise and project layers).
     private struct Layer {
-        enum Kind { case expand(Int), depthwise(Int), project(Int) }
-        var kind: Kind
         var n: Int, h: Int, w: Int          // input geometry
-        var input: UnsafeMutablePointer<Float>
         var output: UnsafeMutablePointer<Float>
     }
 
@@ -53,20 +51,20 @@ public final class ModelRunner {
             if let e = block.expand {
                 let out = ws.buffer("b\(i).expand", count: n * ch * cw * e.outputChannels)
                 Profiler.shared.measure("fwd expand \(e.inputChannels)→\(e.outputChannels) @\(ch)") { e.forward(x, n: n, height: ch, width: cw, into: out, workspace: ws) }
-                plan.append(Layer(kind: .expand(i), n: n, h: ch, w: cw, input: x, output: out))
+                plan.append(Layer(n: n, h: ch, w: cw, output: out))
                 maxActivation = max(maxActivation, n * ch * cw * e.outputChannels)
                 x = out
             }
             g = block.depthwise.geometry(inputHeight: ch, inputWidth: cw)
             let d = ws.buffer("b\(i).depthwise", count: n * g.outputHeight * g.outputWidth * block.depthwise.channels)
             Profiler.shared.measure("fwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(ch)") { block.depthwise.forward(x, n: n, height: ch, width: cw, into: d) }
-            plan.append(Layer(kind: .depthwise(i), n: n, h: ch, w: cw, input: x, output: d))
+            plan.append(Layer(n: n, h: ch, w: cw, output: d))
             (ch, cw) = (g.outputHeight, g.outputWidth)
             size = n * ch * cw * block.project.outputChannels
             let p = ws.buffer("b\(i).project", count: size)
             Profiler.shared.measure("fwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(ch)") { block.project.forward(d, n: n, height: ch, width: cw, into: p, workspace: ws) }
             if block.residual { Add.forward(p, blockInput, into: p, count: size) }
-            plan.append(Layer(kind: .project(i), n: n, h: ch, w: cw, input: d, output: p))
+            plan.append(Layer(n: n, h: ch, w: cw, output: p))
             maxActivation = max(maxActivation, n * ch * cw * block.depthwise.channels, size)
             cur = p
         }

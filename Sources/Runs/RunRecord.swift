@@ -104,7 +104,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .target, in: c,
                 debugDescription: "must be null (untargeted) or {\"index\": 0…999, \"label\": …}")
         }
-        config = try c.decodeIfPresent(GenerateConfig.self, forKey: .config) ?? GenerateConfig()
+        config = try Self.completedConfig(c.decodeIfPresent(JSONValue.self, forKey: .config) ?? .object([:]))
         stepsDone = try c.decodeIfPresent(Int.self, forKey: .stepsDone) ?? config.steps
         earlyStopped = try c.decodeIfPresent(Bool.self, forKey: .earlyStopped)
         elapsedSeconds = try c.decodeIfPresent(Double.self, forKey: .elapsedSeconds)
@@ -128,6 +128,16 @@ public struct RunRecord: Codable, Sendable, Equatable {
         try c.encodeIfPresent(scenes, forKey: .scenes); try c.encodeIfPresent(finalValidation, forKey: .finalValidation)
         try c.encode(validations, forKey: .validations)
         if let v = finalValidationLastIterate { try c.encode(v, forKey: .finalValidationLastIterate) } else { try c.encodeNil(forKey: .finalValidationLastIterate) }
+    }
+
+    /// An older record's config with each setting it lacks at today's default, decoded. Settings
+    /// that are optional (nil = off or unset, e.g. `target` of an untargeted run, `averageDecay`)
+    /// stay nil when missing, as they always read.
+    static func completedConfig(_ json: JSONValue) throws -> GenerateConfig {
+        var defaults = GenerateConfig()
+        defaults.target = nil       // the two optionals whose default is not nil
+        defaults.presetName = nil
+        return try json.filling(from: JSONValue.encoding(defaults)).decode(as: GenerateConfig.self)
     }
 
     // MARK: Reading and writing

@@ -82,6 +82,5 @@ public enum Gemm {
     }
 
     /// Threads OpenBLAS may use (it is told once; our own kernels use `Parallel`).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
     public static var threads: Int { Int(openblas_get_num_threads()) }
 }

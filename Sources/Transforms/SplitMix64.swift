@@ -30,3 +30,17 @@ func uniform(_ lo: Double, _ hi: Double, _ rng: inout some RandomNumberGenerator
     let u = uniformUnit(&rng)
     return lo == hi ? lo : lo + (hi - lo) * u
 }
+
+/// Salts that derive independent random streams from one user seed (`seed ^ salt`), one per
+/// use, so that e.g. the validation set does not replay the training samples. The values are
+/// arbitrary but fixed: changing one changes every seeded result that uses it.
+public enum SeedSalt {
+    /// generate's fixed held-out validation set.
+    public static let validationSet: UInt64 = 0x5EED_0F_7A11_DA7E
+    /// evaluate's Latin-hypercube samples.
+    public static let evaluationSamples: UInt64 = 0xE7A1_5A3B_1E5E_ED01
+    /// evaluate's control textures (noise, shuffled).
+    public static let controlTextures: UInt64 = 0xC0_47_20_15
+    /// grid's heat-map samples.
+    public static let heatMap: UInt64 = 0x4EA7_3A95
+}

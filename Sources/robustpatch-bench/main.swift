@@ -36,6 +36,26 @@ struct Options {
     }
 }
 
+/// The JSON line for scripts (Scripts/bench.sh), keys in snake_case and sorted.
+struct BenchLine: Encodable {
+    struct Result: Encodable { var batch: Int; var mode: String?; var secondsPerStep: Double?; var samplesPerS: Double }
+    var engine = "robustpatch"
+    var mode: String?
+    var model: String?
+    var preset: String?
+    var samples: Int?
+    var forwardMs: Double?
+    var backwardMs: Double?
+    var results: [Result]?
+
+    func print() throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        Swift.print(String(decoding: try e.encode(self), as: UTF8.self))
+    }
+}
+
 func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: Double) {
     body()  // warm-up: allocates the workspace
     body()
@@ -55,7 +75,7 @@ func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: 
 func benchmarkEOT(_ opts: Options) throws {
     let model = try ModelZoo.load(opts.model)
     let (train, val) = try SceneSet.trainValidation(directory: opts.scenes)
-    var results: [[String: Any]] = []
+    var results: [BenchLine.Result] = []
     let presetName = opts.preset ?? "digital"
     let distribution = try TransformDistribution.preset(named: presetName)
     print("EOT step, \(model.name), \(presetName) preset, 64×64 circle, threads \(Parallel.threadCount)")
@@ -68,11 +88,10 @@ func benchmarkEOT(_ opts: Options) throws {
         let r = measure(seconds: opts.seconds) { _ = try? trainer.step() }
         let perStep = r.elapsed / Double(r.iterations)
         print(String(format: "%5d  %7.3f  %10.1f", batch, perStep, Double(batch) / perStep))
-        results.append(["batch": batch, "seconds_per_step": perStep, "samples_per_s": Double(batch) / perStep])
+        results.append(.init(batch: batch, secondsPerStep: perStep, samplesPerS: Double(batch) / perStep))
     }
     if Profiler.shared.enabled { print(Profiler.shared.report()) }
-    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "mode": "eot", "results": results], options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    try BenchLine(mode: "eot", results: results).print()
 }
 
 /// Renderer throughput, one sample at a time (single-threaded, as PatchTrainer calls it per
@@ -118,10 +137,7 @@ func benchmarkRenderer(_ opts: Options) throws {
     }
     print("Renderer, \(presetName) preset, \(sw)×\(sw) scene, \(tw)×\(tw) circle texture, \(n) samples (single-threaded)")
     print(String(format: "forward %.3f ms, backward %.3f ms per sample", ms(forward), ms(backward)))
-    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "mode": "renderer", "preset": presetName,
-                                                           "samples": n, "forward_ms": ms(forward), "backward_ms": ms(backward)],
-                                          options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    try BenchLine(mode: "renderer", preset: presetName, samples: n, forwardMs: ms(forward), backwardMs: ms(backward)).print()
 }
 
 do {
@@ -134,7 +150,7 @@ do {
     let gflop = 2 * Double(model.multiplyAdds(size: s)) / 1e9
     print("model \(model.name) \(s)×\(s), \(String(format: "%.3f", gflop)) GFLOP per forward, threads \(Parallel.threadCount)")
     print("batch  mode              samples/s   ms/batch   GFLOP/s")
-    var results: [[String: Any]] = []
+    var results: [BenchLine.Result] = []
     for batch in opts.batches {
         let x = Tensor(zeros: [batch, s, s, 3])
         let logits = Tensor(zeros: [batch, model.classCount])
@@ -147,12 +163,11 @@ do {
             }
             let sps = Double(r.iterations * batch) / r.elapsed
             print(String(format: "%5d  %-16@  %9.1f  %9.1f  %8.1f", batch, mode, sps, 1000 * r.elapsed / Double(r.iterations), sps * gflop * factor))
-            results.append(["batch": batch, "mode": mode, "samples_per_s": sps])
+            results.append(.init(batch: batch, mode: mode, samplesPerS: sps))
         }
     }
     if Profiler.shared.enabled { print(Profiler.shared.report()) }
-    let data = try JSONSerialization.data(withJSONObject: ["engine": "robustpatch", "model": model.name, "results": results], options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
+    try BenchLine(model: model.name, results: results).print()
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)
