@@ -94,6 +94,18 @@ static int ends_inside_segment(const uint8_t *data, size_t size) {
     return 0;
 }
 
+// A failed decode's common exit: destroys the decompressor, frees every buffer it had taken
+// (NULL ones are fine) and clears `out`, so the caller sees no half-filled image.
+static void discard_decode(struct jpeg_decompress_struct *cinfo, uint8_t *pixels, uint8_t *cmyk_row,
+                           uint8_t *exif, uint8_t *padded, rp_image *out) {
+    jpeg_destroy_decompress(cinfo);
+    free(pixels);
+    free(cmyk_row);
+    free(exif);
+    free(padded);
+    memset(out, 0, sizeof *out);
+}
+
 rp_status rp_jpeg_decode(const uint8_t *data, size_t size, int header_only, int32_t max_side,
                          int64_t max_pixels, rp_image *out, char *msg, size_t msg_cap) {
     memset(out, 0, sizeof *out);
@@ -130,12 +142,7 @@ rp_status rp_jpeg_decode(const uint8_t *data, size_t size, int header_only, int3
 
     if (setjmp(ctx_storage.jump)) {
         int cut_in_segment = appended_eoi && ends_inside_segment(data, size);
-        jpeg_destroy_decompress(&cinfo);
-        free(pixels);
-        free(cmyk_row);
-        free(exif);
-        free(padded);
-        memset(out, 0, sizeof *out);
+        discard_decode(&cinfo, pixels, cmyk_row, exif, padded, out);
         if (ctx->lost_data == JWRN_JPEG_EOF) return RP_ERR_TRUNCATED;
         if (appended_eoi && (ctx->lost_data == JWRN_HIT_MARKER || cut_in_segment)) {
             // The parser ran into the EOI we appended: the file stops mid-image.
@@ -230,21 +237,13 @@ rp_status rp_jpeg_decode(const uint8_t *data, size_t size, int header_only, int3
     if ((int)cinfo.output_components != (is_cmyk ? 4 : 3)) {
         if (msg_cap > 0)
             snprintf(msg, msg_cap, "unexpected %d output components", cinfo.output_components);
-        jpeg_destroy_decompress(&cinfo);
-        free(exif);
-        free(padded);
-        memset(out, 0, sizeof *out);
+        discard_decode(&cinfo, NULL, NULL, exif, padded, out);
         return RP_ERR_UNSUPPORTED;
     }
     pixels = malloc(width * height * 3);
     if (is_cmyk) cmyk_row = malloc(width * 4);
     if (!pixels || (is_cmyk && !cmyk_row)) {
-        jpeg_destroy_decompress(&cinfo);
-        free(pixels);
-        free(cmyk_row);
-        free(exif);
-        free(padded);
-        memset(out, 0, sizeof *out);
+        discard_decode(&cinfo, pixels, cmyk_row, exif, padded, out);
         if (msg_cap > 0) snprintf(msg, msg_cap, "out of memory for %zu x %zu pixels", width, height);
         return RP_ERR_NO_MEMORY;
     }

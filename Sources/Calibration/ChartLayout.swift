@@ -215,13 +215,8 @@ public struct ChartLayout: Codable, Sendable, Equatable {
 
     /// Reads and validates a chart layout JSON.
     public static func read(from path: String) throws(CalibrationError) -> ChartLayout {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .chartMismatch(source: path, reason: "cannot read the chart layout file; check the path.")
-        }
-        let layout: ChartLayout
-        do { layout = try JSONDecoder().decode(ChartLayout.self, from: data) } catch {
-            throw .chartMismatch(source: path, reason: "not a chart layout JSON (\(describeDecodingError(error))). Use the .json written beside the chart PNG.")
-        }
+        let layout = try readJSONFile(ChartLayout.self, at: path, what: "chart layout",
+                                      hint: "Use the .json written beside the chart PNG.") { .chartMismatch(source: path, reason: $0) }
         try layout.validate(source: path)
         return layout
     }

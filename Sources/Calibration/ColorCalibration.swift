@@ -97,13 +97,8 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
     public static let matrixRange: ClosedRange<Double> = -4...4
 
     public static func read(from path: String) throws(CalibrationError) -> ColorCalibration {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .calibrationFile(path: path, reason: "cannot read the calibration file; check the path.")
-        }
-        let c: ColorCalibration
-        do { c = try JSONDecoder().decode(ColorCalibration.self, from: data) } catch {
-            throw .calibrationFile(path: path, reason: "not a calibration JSON (\(describeDecodingError(error))). Make one with `robustpatch calibrate`.")
-        }
+        let c = try readJSONFile(ColorCalibration.self, at: path, what: "calibration",
+                                 hint: "Make one with `robustpatch calibrate`.") { .calibrationFile(path: path, reason: $0) }
         try c.validate(source: path)
         return c
     }

@@ -24,33 +24,24 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         throw EvaluationError.unknownFactor(name: name, valid: names)
     }
 
-    public func value(of s: TransformSample) -> Double {
+    /// The sample's value of this factor.
+    var sampleValue: WritableKeyPath<TransformSample, Double> {
         switch self {
-        case .roll: return s.roll
-        case .yaw: return s.yaw
-        case .pitch: return s.pitch
-        case .size: return s.size
-        case .brightness: return s.brightness
-        case .gamma: return s.gamma
-        case .contrast: return s.contrast
-        case .blur: return s.blurSigma
-        case .noise: return s.noiseSigma
+        case .roll: return \.roll
+        case .yaw: return \.yaw
+        case .pitch: return \.pitch
+        case .size: return \.size
+        case .brightness: return \.brightness
+        case .gamma: return \.gamma
+        case .contrast: return \.contrast
+        case .blur: return \.blurSigma
+        case .noise: return \.noiseSigma
         }
     }
 
-    public func set(_ v: Double, in s: inout TransformSample) {
-        switch self {
-        case .roll: s.roll = v
-        case .yaw: s.yaw = v
-        case .pitch: s.pitch = v
-        case .size: s.size = v
-        case .brightness: s.brightness = v
-        case .gamma: s.gamma = v
-        case .contrast: s.contrast = v
-        case .blur: s.blurSigma = v
-        case .noise: s.noiseSigma = v
-        }
-    }
+    public func value(of s: TransformSample) -> Double { s[keyPath: sampleValue] }
+
+    public func set(_ v: Double, in s: inout TransformSample) { s[keyPath: sampleValue] = v }
 
     /// The range this factor is drawn from. For `size` in a distance-based distribution this is
     /// the distance range (patch widths), which `pin` also takes.

@@ -141,30 +141,26 @@ extension Image {
 
     /// RGBA with colour multiplied by alpha.
     private func premultiplied() -> Image {
-        var copy = self
-        let n = width * height
-        copy.pixels.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n {
-                let a = p[i &* 4 &+ 3]
-                p[i &* 4] *= a
-                p[i &* 4 &+ 1] *= a
-                p[i &* 4 &+ 2] *= a
-            }
-        }
-        return copy
+        scalingColor(byAlpha: { a in a }, cappedAtOne: false)
     }
 
     /// Inverse of `premultiplied()`; zero alpha gives black, colour is clamped to [0, 1].
     private func unpremultiplied() -> Image {
+        scalingColor(byAlpha: { a in a > 0 ? 1 / a : 0 }, cappedAtOne: true)
+    }
+
+    /// RGBA with each pixel's colour multiplied by `factor(its alpha)`, then capped at 1 when
+    /// `cappedAtOne`; alpha is kept. The one loop of premultiplying and unpremultiplying.
+    @inline(__always)
+    private func scalingColor(byAlpha factor: (Float) -> Float, cappedAtOne: Bool) -> Image {
         var copy = self
         let n = width * height
         copy.pixels.withUnsafeMutableBufferPointer { p in
             for i in 0..<n {
-                let a = p[i &* 4 &+ 3]
-                let inverse: Float = a > 0 ? 1 / a : 0
+                let f = factor(p[i &* 4 &+ 3])
                 for k in 0..<3 {
-                    let v = p[i &* 4 &+ k] * inverse
-                    p[i &* 4 &+ k] = v < 1 ? v : 1
+                    let v = p[i &* 4 &+ k] * f
+                    p[i &* 4 &+ k] = !cappedAtOne || v < 1 ? v : 1
                 }
             }
         }

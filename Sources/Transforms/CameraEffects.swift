@@ -129,7 +129,10 @@ enum JPEGLike {
 
     static func apply(_ img: UnsafeMutablePointer<Float>, width W: Int, height H: Int, quality: Int) {
         let qt = [table(lumaTable, quality: quality), table(chromaTable, quality: quality)]
-        var blk = [Float](repeating: 0, count: 3 * 64), tmp = [Float](repeating: 0, count: 64)
+        // One block's 3 channels (3 · 64), then the 8 × 8 intermediate of a 2-D transform.
+        let blk = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 64), tmp = blk + 3 * 64
+        blk.initialize(repeating: 0, count: 4 * 64)
+        defer { blk.deallocate() }
         for by in stride(from: 0, to: H, by: 8) {
             for bx in stride(from: 0, to: W, by: 8) {
                 // Gather (edge-replicated) and convert to level-shifted YCbCr in 0...255 units.
@@ -144,30 +147,14 @@ enum JPEGLike {
                 }
                 for ch in 0..<3 {
                     let q = qt[ch == 0 ? 0 : 1]
-                    let o = ch * 64
-                    // F = C B Cᵀ
-                    for u in 0..<8 { for x in 0..<8 {
-                        var s: Float = 0
-                        for y in 0..<8 { s += dct[u * 8 + y] * blk[o + y * 8 + x] }
-                        tmp[u * 8 + x] = s
-                    } }
-                    for u in 0..<8 { for v in 0..<8 {
-                        var s: Float = 0
-                        for x in 0..<8 { s += tmp[u * 8 + x] * dct[v * 8 + x] }
-                        let qq = q[u * 8 + v]
-                        blk[o + u * 8 + v] = (s / qq).rounded() * qq
-                    } }
+                    let B = blk + ch * 64
+                    // F = C B Cᵀ, quantised
+                    product8(dct, B, into: tmp)
+                    product8(tmp, dct, transposeB: true, into: B)
+                    for t in 0..<64 { let qq = q[t]; B[t] = (B[t] / qq).rounded() * qq }
                     // B = Cᵀ F C
-                    for y in 0..<8 { for v in 0..<8 {
-                        var s: Float = 0
-                        for u in 0..<8 { s += dct[u * 8 + y] * blk[o + u * 8 + v] }
-                        tmp[y * 8 + v] = s
-                    } }
-                    for y in 0..<8 { for x in 0..<8 {
-                        var s: Float = 0
-                        for v in 0..<8 { s += tmp[y * 8 + v] * dct[v * 8 + x] }
-                        blk[o + y * 8 + x] = s
-                    } }
+                    product8(dct, transposeA: true, B, into: tmp)
+                    product8(tmp, dct, into: B)
                 }
                 for j in 0..<min(8, H - by) {
                     for i in 0..<min(8, W - bx) {
@@ -178,6 +165,21 @@ enum JPEGLike {
                         p[2] = (yy + 1.772 * cb) / 255
                     }
                 }
+            }
+        }
+    }
+
+    /// c = A · B for 8 × 8 row-major matrices, each sum taken in order k = 0..<8 from 0:
+    /// c[i·8 + j] = Σ_k A(i, k) · B(k, j), where A(i, k) = a[i·8 + k], or a[k·8 + i] when
+    /// `transposeA` (likewise B). `c` must not alias `a` or `b`.
+    @inline(__always)
+    private static func product8(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>,
+                                 transposeB: Bool = false, into c: UnsafeMutablePointer<Float>) {
+        for i in 0..<8 {
+            for j in 0..<8 {
+                var s: Float = 0
+                for k in 0..<8 { s += a[transposeA ? k * 8 + i : i * 8 + k] * b[transposeB ? j * 8 + k : k * 8 + j] }
+                c[i * 8 + j] = s
             }
         }
     }

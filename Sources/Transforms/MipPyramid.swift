@@ -27,17 +27,9 @@ enum Mip {
     /// Fills levels 1... of `pyr` (level 0 already written). pyr: (totalPixels, C).
     static func build(_ pyr: UnsafeMutablePointer<Float>, _ L: MipLayout, channels C: Int) {
         for k in 1..<L.count {
-            let sw = L.widths[k - 1], sh = L.heights[k - 1]
             let src = pyr + L.offsets[k - 1] * C, dst = pyr + L.offsets[k] * C
-            let w = L.widths[k], h = L.heights[k]
-            for j in 0..<h {
-                let y0 = min(2 * j, sh - 1), y1 = min(2 * j + 1, sh - 1)
-                for i in 0..<w {
-                    let x0 = min(2 * i, sw - 1), x1 = min(2 * i + 1, sw - 1)
-                    let a = (y0 * sw + x0) * C, b = (y0 * sw + x1) * C, c = (y1 * sw + x0) * C, d = (y1 * sw + x1) * C
-                    let o = (j * w + i) * C
-                    for ch in 0..<C { dst[o + ch] = 0.25 * (src[a + ch] + src[b + ch] + src[c + ch] + src[d + ch]) }
-                }
+            forEachBox(L, level: k, channels: C) { o, a, b, c, d in
+                for ch in 0..<C { dst[o + ch] = 0.25 * (src[a + ch] + src[b + ch] + src[c + ch] + src[d + ch]) }
             }
         }
     }
@@ -46,22 +38,31 @@ enum Mip {
     static func backward(_ dpyr: UnsafeMutablePointer<Float>, _ L: MipLayout, channels C: Int) {
         var k = L.count - 1
         while k >= 1 {
-            let sw = L.widths[k - 1], sh = L.heights[k - 1]
             let dsrc = dpyr + L.offsets[k - 1] * C, ddst = dpyr + L.offsets[k] * C
-            let w = L.widths[k], h = L.heights[k]
-            for j in 0..<h {
-                let y0 = min(2 * j, sh - 1), y1 = min(2 * j + 1, sh - 1)
-                for i in 0..<w {
-                    let x0 = min(2 * i, sw - 1), x1 = min(2 * i + 1, sw - 1)
-                    let a = (y0 * sw + x0) * C, b = (y0 * sw + x1) * C, c = (y1 * sw + x0) * C, d = (y1 * sw + x1) * C
-                    let o = (j * w + i) * C
-                    for ch in 0..<C {
-                        let g = 0.25 * ddst[o + ch]
-                        dsrc[a + ch] += g; dsrc[b + ch] += g; dsrc[c + ch] += g; dsrc[d + ch] += g
-                    }
+            forEachBox(L, level: k, channels: C) { o, a, b, c, d in
+                for ch in 0..<C {
+                    let g = 0.25 * ddst[o + ch]
+                    dsrc[a + ch] += g; dsrc[b + ch] += g; dsrc[c + ch] += g; dsrc[d + ch] += g
                 }
             }
             k -= 1
+        }
+    }
+
+    /// Calls `body(o, a, b, c, d)` for each pixel of level `k` (k ≥ 1), row by row: `o` is its
+    /// element offset in level k, `a`, `b`, `c`, `d` those of the 2×2 level-(k−1) pixels it
+    /// averages (top-left, top-right, bottom-left, bottom-right; edge-clamped for odd sizes).
+    @inline(__always)
+    private static func forEachBox(_ L: MipLayout, level k: Int, channels C: Int,
+                                   _ body: (_ o: Int, _ a: Int, _ b: Int, _ c: Int, _ d: Int) -> Void) {
+        let sw = L.widths[k - 1], sh = L.heights[k - 1]
+        let w = L.widths[k], h = L.heights[k]
+        for j in 0..<h {
+            let y0 = min(2 * j, sh - 1), y1 = min(2 * j + 1, sh - 1)
+            for i in 0..<w {
+                let x0 = min(2 * i, sw - 1), x1 = min(2 * i + 1, sw - 1)
+                body((j * w + i) * C, (y0 * sw + x0) * C, (y0 * sw + x1) * C, (y1 * sw + x0) * C, (y1 * sw + x1) * C)
+            }
         }
     }
 }

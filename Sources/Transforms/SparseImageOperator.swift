@@ -85,10 +85,8 @@ struct SeparableResample: Sendable {
 
     /// y = Ay · x · Axᵀ per channel; `y` must not alias `x`.
     func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let W = width, H = height
-        var tmp = [Float](repeating: 0, count: W * H * 3)
-        tmp.withUnsafeMutableBufferPointer { t in
-            let tp = t.baseAddress!
+        let W = width, H = height, rowLen = W * 3
+        withScratchImage { tp in
             for r in 0..<H {
                 for o in 0..<W {
                     var a: Float = 0, b: Float = 0, c: Float = 0
@@ -98,30 +96,21 @@ struct SeparableResample: Sendable {
                 }
             }
             for o in 0..<H {
-                let dst = y + o * W * 3
-                dst.update(repeating: 0, count: W * 3)
-                for (j, w) in ay[o] {
-                    let src = tp + j * W * 3
-                    for k in 0..<(W * 3) { dst[k] += w * src[k] }
-                }
+                let dst = y + o * rowLen
+                dst.update(repeating: 0, count: rowLen)
+                for (j, w) in ay[o] { Self.addRow(w, tp + j * rowLen, to: dst, count: rowLen) }
             }
         }
     }
 
     /// dx = Ayᵀ · dy · Ax per channel, WRITES dx; `dx` must not alias `dy`.
     func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        let W = width, H = height
-        var tmp = [Float](repeating: 0, count: W * H * 3)
-        tmp.withUnsafeMutableBufferPointer { t in
-            let tp = t.baseAddress!
+        let W = width, H = height, rowLen = W * 3
+        withScratchImage { tp in
             for o in 0..<H {
-                let src = dy + o * W * 3
-                for (j, w) in ay[o] {
-                    let dst = tp + j * W * 3
-                    for k in 0..<(W * 3) { dst[k] += w * src[k] }
-                }
+                for (j, w) in ay[o] { Self.addRow(w, dy + o * rowLen, to: tp + j * rowLen, count: rowLen) }
             }
-            dx.update(repeating: 0, count: W * H * 3)
+            dx.update(repeating: 0, count: H * rowLen)
             for r in 0..<H {
                 for o in 0..<W {
                     let s = (r * W + o) * 3
@@ -129,6 +118,19 @@ struct SeparableResample: Sendable {
                 }
             }
         }
+    }
+
+    /// Runs `body` on a zeroed (H, W, 3) scratch image: the result of the first axis's pass.
+    @inline(__always)
+    private func withScratchImage(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+        var tmp = [Float](repeating: 0, count: width * height * 3)
+        tmp.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// dst[k] += w · src[k] for k in 0..<count: one whole row's share in the vertical pass.
+    @inline(__always)
+    private static func addRow(_ w: Float, _ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        for k in 0..<count { dst[k] += w * src[k] }
     }
 
     /// Per axis: (up ∘ down)[o] as sparse (input index, weight) lists.

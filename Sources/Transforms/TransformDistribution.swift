@@ -231,24 +231,10 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// 2.5–6 patch widths (≈ 0.43–0.18 of the side at 50° fov), brightness 0.7–1.3, colour cast
     /// ±5%, gamma 0.8–1.25, contrast 0.9–1.1, printer gain 0.9–1.0 / bias 0–0.05 (ink on paper
     /// is a bit darker and never pure black), blur σ 0–1.5 px, noise σ 0–0.02.
-    public static let tabletop: TransformDistribution = {
-        var d = TransformDistribution()
-        d.yaw = .symmetric(45)
-        d.pitch = .symmetric(45)
-        d.roll = .symmetric(30)
-        d.size = nil
-        d.distance = ValueRange(2.5, 6)
-        d.placement = .anywhere(fullyInside: true)
-        d.brightness = ValueRange(0.7, 1.3)
-        d.contrast = ValueRange(0.9, 1.1)
-        d.colorCast = .symmetric(0.05)
-        d.gamma = ValueRange(0.8, 1.25)
-        d.printerGain = ValueRange(0.9, 1.0)
-        d.printerBias = ValueRange(0, 0.05)
-        d.blurSigma = ValueRange(0, 1.5)
-        d.noiseSigma = ValueRange(0, 0.02)
-        return d
-    }()
+    public static let tabletop = printedAndPhotographed(
+        tilt: 45, distance: ValueRange(2.5, 6), brightness: ValueRange(0.7, 1.3), contrast: ValueRange(0.9, 1.1),
+        colorCast: 0.05, printerGain: ValueRange(0.9, 1.0), printerBias: ValueRange(0, 0.05),
+        blurSigma: ValueRange(0, 1.5), noiseSigma: ValueRange(0, 0.02))
 
     /// Print-and-capture simulation: a printed sticker photographed by a phone. Pose yaw/pitch ±30°,
     /// roll ±30°, distance 2.7–3.4 patch widths (≈ 0.40–0.32 of the side at 50° fov, the same
@@ -259,26 +245,40 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// resampling to 50–100% resolution, sensor noise σ 0.005–0.03, JPEG quality 60–95.
     /// `generate --calibration` replaces the printer ranges with measured values.
     public static let photo: TransformDistribution = {
-        var d = TransformDistribution()
-        d.yaw = .symmetric(30)
-        d.pitch = .symmetric(30)
-        d.roll = .symmetric(30)
-        d.size = nil
-        d.distance = ValueRange(2.7, 3.4)
-        d.placement = .anywhere(fullyInside: true)
-        d.brightness = ValueRange(0.75, 1.25)
-        d.contrast = ValueRange(0.85, 1.1)
-        d.colorCast = .symmetric(0.06)
-        d.gamma = ValueRange(0.8, 1.25)
-        d.printerGain = ValueRange(0.82, 0.95)
-        d.printerBias = ValueRange(0.03, 0.08)
-        d.blurSigma = ValueRange(0.3, 1.5)
+        var d = printedAndPhotographed(
+            tilt: 30, distance: ValueRange(2.7, 3.4), brightness: ValueRange(0.75, 1.25), contrast: ValueRange(0.85, 1.1),
+            colorCast: 0.06, printerGain: ValueRange(0.82, 0.95), printerBias: ValueRange(0.03, 0.08),
+            blurSigma: ValueRange(0.3, 1.5), noiseSigma: ValueRange(0.005, 0.03))
         d.motionBlurLength = ValueRange(0, 3)
         d.resampleScale = ValueRange(0.5, 1)
-        d.noiseSigma = ValueRange(0.005, 0.03)
         d.jpegQuality = ValueRange(60, 95)
         return d
     }()
+
+    /// What `tabletop` and `photo` share: a printed patch posed in 3D (yaw and pitch ±`tilt`,
+    /// roll ±30°) at a distance, fully inside the frame, gamma 0.8–1.25, colour cast ±`colorCast`,
+    /// and the given lighting, printer and camera ranges.
+    private static func printedAndPhotographed(
+        tilt: Double, distance: ValueRange, brightness: ValueRange, contrast: ValueRange, colorCast: Double,
+        printerGain: ValueRange, printerBias: ValueRange, blurSigma: ValueRange, noiseSigma: ValueRange
+    ) -> TransformDistribution {
+        var d = TransformDistribution()
+        d.yaw = .symmetric(tilt)
+        d.pitch = .symmetric(tilt)
+        d.roll = .symmetric(30)
+        d.size = nil
+        d.distance = distance
+        d.placement = .anywhere(fullyInside: true)
+        d.brightness = brightness
+        d.contrast = contrast
+        d.colorCast = .symmetric(colorCast)
+        d.gamma = ValueRange(0.8, 1.25)
+        d.printerGain = printerGain
+        d.printerBias = printerBias
+        d.blurSigma = blurSigma
+        d.noiseSigma = noiseSigma
+        return d
+    }
 
     public static let presetNames = ["digital", "tabletop", "photo", "identity"]
 

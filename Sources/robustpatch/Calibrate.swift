@@ -17,23 +17,12 @@ struct Calibrate: ParsableCommand {
         rectified view of the chart with the sampled regions outlined, to check by eye.
         """)
 
-    @Option(help: "Photo of the printed chart (PNG or JPEG).")
-    var photo: String
-
-    @Option(help: "The chart layout JSON written by calibration-chart (default: the built-in a4, 300 dpi, 8x8 chart).")
-    var chart: String?
-
-    @Option(help: "Marker centres in photo pixels: x1,y1,x2,y2,x3,y3,x4,y4 (top-left, top-right, bottom-right, bottom-left of the chart). Skips marker detection.")
-    var corners: String?
-
-    @Option(help: "Output calibration JSON.")
-    var out: String
-
-    @Option(help: "Palette file to write (default: OUT with -palette.txt).")
-    var paletteOut: String?
-
-    @Option(help: "Rectified check image to write, a .png (default: OUT with -rectified.png).")
-    var rectifiedOut: String?
+    @Option(help: "Photo of the printed chart (PNG or JPEG).") var photo: String
+    @Option(help: "The chart layout JSON written by calibration-chart (default: the built-in a4, 300 dpi, 8x8 chart).") var chart: String?
+    @Option(help: "Marker centres in photo pixels: x1,y1,x2,y2,x3,y3,x4,y4 (top-left, top-right, bottom-right, bottom-left of the chart). Skips marker detection.") var corners: String?
+    @Option(help: "Output calibration JSON.") var out: String
+    @Option(help: "Palette file to write (default: OUT with -palette.txt).") var paletteOut: String?
+    @Option(help: "Rectified check image to write, a .png (default: OUT with -rectified.png).") var rectifiedOut: String?
 
     func validate() throws {
         guard out.lowercased().hasSuffix(".json") else { throw ValidationError("--out must end in .json, got '\(out)'") }

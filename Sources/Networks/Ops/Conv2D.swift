@@ -177,26 +177,37 @@ public struct Conv2D: Sendable {
     /// dx[..] += scatter of col; parallel over images (rows of different images never overlap).
     func col2imAccumulate(_ col: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, channelOffset: Int, channelCount cg: Int,
                           into dx: UnsafeMutablePointer<Float>) {
-        let cin = inputChannels, kh = kernelHeight, kw = kernelWidth, s = stride
-        let rowLen = kh * kw * cg
+        let cin = inputChannels
+        let rowLen = kernelHeight * kernelWidth * cg
         Parallel.forEachChunk(n, work: n * g.outputHeight * g.outputWidth * rowLen) { images in
             for b in images {
                 for oy in 0..<g.outputHeight {
                     for ox in 0..<g.outputWidth {
                         let src = col + (((b * g.outputHeight + oy) * g.outputWidth) + ox) * rowLen
-                        for ky in 0..<kh {
-                            let iy = oy * s - g.padTop + ky
-                            if iy < 0 || iy >= g.inputHeight { continue }
-                            for kx in 0..<kw {
-                                let ix = ox * s - g.padLeft + kx
-                                if ix < 0 || ix >= g.inputWidth { continue }
-                                let d = dx + ((b * g.inputHeight + iy) * g.inputWidth + ix) * cin + channelOffset
-                                let sp = src + (ky * kw + kx) * cg
-                                for c in 0..<cg { d[c] += sp[c] }
-                            }
+                        forEachInputTap(g, image: b, oy: oy, ox: ox) { pixel, tap in
+                            let d = dx + pixel * cin + channelOffset
+                            let sp = src + tap * cg
+                            for c in 0..<cg { d[c] += sp[c] }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Calls `body(pixel, tap)` for each kernel tap of output pixel (b, oy, ox) that lands inside
+    /// the input, ky-major (taps in the padding are skipped): `pixel` = (b·H + iy)·W + ix is the
+    /// input pixel, `tap` = ky·KW + kx the tap's index in a patch.
+    @inline(__always)
+    func forEachInputTap(_ g: ConvGeometry, image b: Int, oy: Int, ox: Int, _ body: (_ pixel: Int, _ tap: Int) -> Void) {
+        let kw = kernelWidth, s = stride
+        for ky in 0..<kernelHeight {
+            let iy = oy &* s &- g.padTop &+ ky
+            if iy < 0 || iy >= g.inputHeight { continue }
+            for kx in 0..<kw {
+                let ix = ox &* s &- g.padLeft &+ kx
+                if ix < 0 || ix >= g.inputWidth { continue }
+                body((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix, ky &* kw &+ kx)
             }
         }
     }
@@ -208,7 +219,7 @@ public struct Conv2D: Sendable {
     /// registers. For Cin ≤ 4, Cout a multiple of 8 up to 64.
     func directForward(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
                        bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let cin = inputChannels, cout = outputChannels, kh = kernelHeight, kw = kernelWidth, s = stride
+        let cin = inputChannels, cout = outputChannels
         let relu = activation == .relu6
         Parallel.forEachChunk(n * g.outputHeight, work: n * g.outputHeight * g.outputWidth * patchSize * cout) { rows in
             for r in rows {
@@ -223,22 +234,16 @@ public struct Conv2D: Sendable {
                         var a1 = lanes > 8 ? load8(bias + (c0 &+ 8)) : .zero
                         var a2 = lanes > 16 ? load8(bias + (c0 &+ 16)) : .zero
                         var a3 = lanes > 24 ? load8(bias + (c0 &+ 24)) : .zero
-                        for ky in 0..<kh {
-                            let iy = oy &* s &- g.padTop &+ ky
-                            if iy < 0 || iy >= g.inputHeight { continue }
-                            for kx in 0..<kw {
-                                let ix = ox &* s &- g.padLeft &+ kx
-                                if ix < 0 || ix >= g.inputWidth { continue }
-                                let xp = x + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix) &* cin
-                                let wrow = weight + (((ky &* kw &+ kx) &* cin) &* cout &+ c0)
-                                for ci in 0..<cin {
-                                    let v = SIMD8<Float>(repeating: xp[ci])
-                                    let wr = wrow + ci &* cout
-                                    a0.addProduct(v, load8(wr))
-                                    if lanes > 8 { a1.addProduct(v, load8(wr + 8)) }
-                                    if lanes > 16 { a2.addProduct(v, load8(wr + 16)) }
-                                    if lanes > 24 { a3.addProduct(v, load8(wr + 24)) }
-                                }
+                        forEachInputTap(g, image: b, oy: oy, ox: ox) { pixel, tap in
+                            let xp = x + pixel &* cin
+                            let wrow = weight + ((tap &* cin) &* cout &+ c0)
+                            for ci in 0..<cin {
+                                let v = SIMD8<Float>(repeating: xp[ci])
+                                let wr = wrow + ci &* cout
+                                a0.addProduct(v, load8(wr))
+                                if lanes > 8 { a1.addProduct(v, load8(wr + 8)) }
+                                if lanes > 16 { a2.addProduct(v, load8(wr + 16)) }
+                                if lanes > 24 { a3.addProduct(v, load8(wr + 24)) }
                             }
                         }
                         store8(relu ? a0.relu6 : a0, yp + c0)
@@ -257,7 +262,7 @@ public struct Conv2D: Sendable {
     /// then scattered into dx. Parallel over images, so no two threads write the same dx.
     func directBackward(_ dy: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
                         into dx: UnsafeMutablePointer<Float>) {
-        let cin = inputChannels, cout = outputChannels, kh = kernelHeight, kw = kernelWidth, s = stride
+        let cin = inputChannels, cout = outputChannels
         let k = patchSize, kp = (k + 7) & ~7
         // Wᵀ: (Cout, K padded to 8)
         var wt = [Float](repeating: 0, count: cout * kp)
@@ -279,16 +284,10 @@ public struct Conv2D: Sendable {
                                     store8(acc, cp + p0)
                                     p0 &+= 8
                                 }
-                                for ky in 0..<kh {
-                                    let iy = oy &* s &- g.padTop &+ ky
-                                    if iy < 0 || iy >= g.inputHeight { continue }
-                                    for kx in 0..<kw {
-                                        let ix = ox &* s &- g.padLeft &+ kx
-                                        if ix < 0 || ix >= g.inputWidth { continue }
-                                        let xp = dx + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix) &* cin
-                                        let cpp = cp + (ky &* kw &+ kx) &* cin
-                                        for ci in 0..<cin { xp[ci] += cpp[ci] }
-                                    }
+                                forEachInputTap(g, image: b, oy: oy, ox: ox) { pixel, tap in
+                                    let dxp = dx + pixel &* cin
+                                    let cpp = cp + tap &* cin
+                                    for ci in 0..<cin { dxp[ci] += cpp[ci] }
                                 }
                             }
                         }

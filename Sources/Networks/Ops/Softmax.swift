@@ -6,60 +6,65 @@ import Foundation
 public enum Softmax {
     /// Row-wise softmax of (N, K) logits, computed in Double for stability.
     public static func forward(_ logits: Tensor) -> Tensor {
-        let (n, k) = (logits.shape[0], logits.shape[1])
-        var out = [Float](repeating: 0, count: n * k)
-        logits.withUnsafeBufferPointer { l in
-            for i in 0..<n {
-                let row = l.baseAddress! + i * k
-                var m = -Float.infinity
-                for j in 0..<k { m = max(m, row[j]) }
-                var s = 0.0
-                for j in 0..<k { s += exp(Double(row[j] - m)) }
-                for j in 0..<k { out[i * k + j] = Float(exp(Double(row[j] - m)) / s) }
-            }
+        rowwiseForward(logits) { x, m, s, y in
+            for j in x.indices { y[j] = Float(exp(Double(x[j] - m)) / s) }
         }
-        return Tensor(shape: [n, k], values: out)
     }
 
     /// Backward of softmax: dx = y ⊙ (dy − ⟨dy, y⟩) per row.
     public static func backward(dy: Tensor, y: Tensor) -> Tensor {
-        let (n, k) = (y.shape[0], y.shape[1])
-        var dx = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            var dot = 0.0
-            for j in 0..<k { dot += Double(dy[flat: i * k + j]) * Double(y[flat: i * k + j]) }
-            for j in 0..<k { dx[i * k + j] = Float(Double(y[flat: i * k + j]) * (Double(dy[flat: i * k + j]) - dot)) }
-        }
-        return Tensor(shape: [n, k], values: dx)
+        rowwiseBackward(dy: dy, y: y, rowSum: { dy, y in dy * y }) { dy, y, dot in y * (dy - dot) }
     }
 }
 
 public enum LogSoftmax {
     public static func forward(_ logits: Tensor) -> Tensor {
-        let (n, k) = (logits.shape[0], logits.shape[1])
-        var out = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            var m = -Float.infinity
-            for j in 0..<k { m = max(m, logits[flat: i * k + j]) }
-            var s = 0.0
-            for j in 0..<k { s += exp(Double(logits[flat: i * k + j] - m)) }
+        rowwiseForward(logits) { x, m, s, y in
             let lse = Double(m) + log(s)
-            for j in 0..<k { out[i * k + j] = Float(Double(logits[flat: i * k + j]) - lse) }
+            for j in x.indices { y[j] = Float(Double(x[j]) - lse) }
         }
-        return Tensor(shape: [n, k], values: out)
     }
 
     /// Backward of log-softmax: dx = dy − softmax · Σ dy per row.
     public static func backward(dy: Tensor, y: Tensor) -> Tensor {
-        let (n, k) = (y.shape[0], y.shape[1])
-        var dx = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            var s = 0.0
-            for j in 0..<k { s += Double(dy[flat: i * k + j]) }
-            for j in 0..<k { dx[i * k + j] = Float(Double(dy[flat: i * k + j]) - exp(Double(y[flat: i * k + j])) * s) }
-        }
-        return Tensor(shape: [n, k], values: dx)
+        rowwiseBackward(dy: dy, y: y, rowSum: { dy, _ in dy }) { dy, y, sum in dy - exp(y) * sum }
     }
+}
+
+/// (N, K) logits → (N, K) row by row, the stable way: `row(x, m, s, y)` writes y (K) from the
+/// row's logits x (K), their max m and Σ exp(x − m) summed in Double.
+@inline(__always)
+private func rowwiseForward(_ logits: Tensor, _ row: (_ x: UnsafeBufferPointer<Float>, _ max: Float, _ expSum: Double,
+                                                      _ y: UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+    let (n, k) = (logits.shape[0], logits.shape[1])
+    var out = [Float](repeating: 0, count: n * k)
+    logits.withUnsafeBufferPointer { l in
+        out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<n {
+                let x = UnsafeBufferPointer(rebasing: l[(i * k)..<(i * k + k)])
+                var m = -Float.infinity
+                for j in 0..<k { m = max(m, x[j]) }
+                var s = 0.0
+                for j in 0..<k { s += exp(Double(x[j] - m)) }
+                row(x, m, s, UnsafeMutableBufferPointer(rebasing: o[(i * k)..<(i * k + k)]))
+            }
+        }
+    }
+    return Tensor(shape: [n, k], values: out)
+}
+
+/// dx (N, K) of a row-wise softmax-like op from dy and its output y, both (N, K), in Double:
+/// per row r = Σ_j rowSum(dy_j, y_j) (in order), then dx_j = gradient(dy_j, y_j, r).
+private func rowwiseBackward(dy: Tensor, y: Tensor, rowSum: (_ dy: Double, _ y: Double) -> Double,
+                             _ gradient: (_ dy: Double, _ y: Double, _ r: Double) -> Double) -> Tensor {
+    let (n, k) = (y.shape[0], y.shape[1])
+    var dx = [Float](repeating: 0, count: n * k)
+    for i in 0..<n {
+        var r = 0.0
+        for j in 0..<k { r += rowSum(Double(dy[flat: i * k + j]), Double(y[flat: i * k + j])) }
+        for j in 0..<k { dx[i * k + j] = Float(gradient(Double(dy[flat: i * k + j]), Double(y[flat: i * k + j]), r)) }
+    }
+    return Tensor(shape: [n, k], values: dx)
 }
 
 /// Mean cross-entropy of (N, K) logits against one target class per row.
