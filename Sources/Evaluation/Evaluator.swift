@@ -26,8 +26,8 @@ public struct SampleOutcome: Codable, Sendable, Equatable {
 public final class ModelBench {
     public let model: EfficientNetLite
     public let runner: ModelRunner
-    /// (scene, size·size·3) at the model's input size.
-    public let scenes: [[Float]]
+    /// (scene, size·size·3) 8-bit, at the model's input size.
+    public let scenes: [[UInt8]]
     /// Top-1 of each clean scene.
     public let cleanTop1: [Int]
     public let batch: Int
@@ -43,7 +43,7 @@ public final class ModelBench {
         self.batch = batch
         runner = ModelRunner(model: model)
         let s = model.inputSize
-        self.scenes = scenes.squares(size: s)
+        self.scenes = try scenes.squares(size: s)
         let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, model.classCount])
         self.images = images
         self.logits = logits
@@ -53,9 +53,8 @@ public final class ModelBench {
         while start < sceneList.count {
             let n = min(batch, sceneList.count - start)
             for i in 0..<n {
-                sceneList[start + i].withUnsafeBufferPointer { src in
-                    (images.unsafePointer + i * s * s * 3).update(from: src.baseAddress!, count: s * s * 3)
-                }
+                let dst = images.unsafePointer + i * s * s * 3
+                for (j, v) in sceneList[start + i].enumerated() { dst[j] = Float(v) / 255 }
             }
             runner.forward(images.unsafePointer, n: n, height: s, width: s, logits: logits.unsafePointer)
             let k = model.classCount
@@ -127,7 +126,7 @@ public final class ModelBench {
                     for i in range {
                         do {
                             _ = try sceneList[list[i].scene].withUnsafeBufferPointer { sc in
-                                try r.forward(texture: t, mask: m, scene: sc, sample: list[i].transform,
+                                try r.forward(texture: t, mask: m, sceneBytes: sc, sample: list[i].transform,
                                               image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels))
                             }
                         } catch { lock.lock(); failure = error; lock.unlock() }

@@ -104,11 +104,11 @@ public final class GenerationRun {
                                           + "drop the other scenes (\(given)), or start a new run in another folder")
             }
             // Runs saved before the scene folder was recorded take the given scenes (or the default) as before.
-            config.scenes = config.scenes ?? scenes ?? SceneSet.defaultFolder
+            config.scenes = config.scenes ?? scenes ?? SceneLibrary.bundledFolder
             events(.resumed(checkpoint: files.checkpointPath, step: checkpoint.state.step, steps: config.steps))
         }
         let models = try config.models.map { try ModelZoo.load($0) }
-        let (train, validation) = try SceneSet.trainValidation(directory: config.scenes ?? SceneSet.defaultFolder)
+        let (train, validation) = try SceneSet.trainValidation(directory: config.scenes ?? SceneLibrary.bundledFolder)
         let trainer = try PatchTrainer(config: config, models: models, train: train, validation: validation, resume: resumeState)
         try files.createDirectory()
         events(.started(Summary(config: config, textureWidth: trainer.textureWidth, textureHeight: trainer.textureHeight,

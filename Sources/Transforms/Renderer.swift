@@ -46,12 +46,35 @@ public struct Renderer: Sendable {
     public func forward(texture: UnsafeBufferPointer<Float>, mask: UnsafeBufferPointer<Float>,
                         scene: UnsafeBufferPointer<Float>, sample: TransformSample,
                         image: UnsafeMutableBufferPointer<Float>) throws -> RenderCache {
+        try check(scene.count, "scene", sceneHeight, sceneWidth, 3)
+        guard let scn = scene.baseAddress else { throw TransformError.invalid(field: "scene", reason: "empty buffer") }
+        return try forward(texture: texture, mask: mask, sample: sample, image: image) { $0.update(from: scn, count: scene.count) }
+    }
+
+    /// As above with an 8-bit scene (H, W, 3), values v / 255: scenes are stored as bytes (a
+    /// fourth of the memory), each converted as it is rendered.
+    public func forward(texture: UnsafeBufferPointer<Float>, mask: UnsafeBufferPointer<Float>,
+                        sceneBytes: UnsafeBufferPointer<UInt8>, sample: TransformSample,
+                        image: UnsafeMutableBufferPointer<Float>) throws -> RenderCache {
+        try check(sceneBytes.count, "scene", sceneHeight, sceneWidth, 3)
+        return try forward(texture: texture, mask: mask, sample: sample, image: image) { img in
+            Self.byteValues.withUnsafeBufferPointer { table in
+                for i in sceneBytes.indices { img[i] = table[Int(sceneBytes[i])] }
+            }
+        }
+    }
+
+    /// v / 255 for every byte v (what an 8-bit image file reads as).
+    static let byteValues: [Float] = (0..<256).map { Float($0) / 255 }
+
+    /// The forward pass on an image that `fillScene` first fills with the scene.
+    private func forward(texture: UnsafeBufferPointer<Float>, mask: UnsafeBufferPointer<Float>, sample: TransformSample,
+                         image: UnsafeMutableBufferPointer<Float>, fillScene: (UnsafeMutablePointer<Float>) -> Void) throws -> RenderCache {
         let tw = textureWidth, th = textureHeight, W = sceneWidth, H = sceneHeight
         try check(texture.count, "texture", th, tw, 3)
         try check(mask.count, "mask", th, tw, 1)
-        try check(scene.count, "scene", H, W, 3)
         try check(image.count, "image", H, W, 3)
-        guard let tex = texture.baseAddress, let msk = mask.baseAddress, let scn = scene.baseAddress,
+        guard let tex = texture.baseAddress, let msk = mask.baseAddress,
               let img = image.baseAddress else { throw TransformError.invalid(field: "buffers", reason: "empty buffer") }
         let sceneFromPatch = try sample.sceneFromPatch(textureWidth: tw, textureHeight: th, sceneWidth: W, sceneHeight: H)
         let patchFromScene = try sceneFromPatch.inverse(name: "sceneFromPatch")
@@ -86,7 +109,7 @@ public struct Renderer: Sendable {
         var alpha = [Float](repeating: 0, count: bw * bh)                   // (bh, bw)
         var warped = [Float](repeating: 0, count: bw * bh * 3)              // (bh, bw, 3)
 
-        img.update(from: scn, count: H * W * 3)
+        fillScene(img)
         let geo = WarpGeometry(patchFromScene: patchFromScene, sceneFromPatch: sceneFromPatch, layout: layout)
         let light = Lighting(sample)
         pyr.withUnsafeBufferPointer { pp in

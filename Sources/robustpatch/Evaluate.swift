@@ -53,7 +53,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         var job = EvaluationJob(patches: try patches.map { try PatchArtifact.load($0, maskPath: outline.mask, shape: outline.shape) },
-                                sceneFolder: sceneOption.heldOutFolder, toolVersion: ToolInfo.version)
+                                sceneFolder: sceneOption.heldOutFolder(), toolVersion: ToolInfo.version)
         if let t = target { job.setTarget(try ClassLabels.imageNet().index(of: t)) }
         job.modelSpecs = models.specs
         job.distribution = try distributionOptions.resolved()

@@ -96,7 +96,7 @@ struct Generate: ParsableCommand {
         c.textureSide = texture ?? c.textureSide; c.validationSamples = validationSamples ?? c.validationSamples
         c.validateEvery = validateEvery ?? c.validateEvery; c.earlyStopRate = earlyStop ?? c.earlyStopRate
         c.initTexturePath = initTexture
-        c.scenes = FilePath.resolved(sceneOption.scenes ?? SceneSet.defaultFolder)
+        c.scenes = FilePath.resolved(sceneOption.folder())
         c.averageDecay = average; c.pyramidLevels = pyramid
         if let path = calibration {
             c.apply(calibration: try ColorCalibration.read(from: path), path: path, npsWeightGiven: npsWeight != nil)

@@ -44,7 +44,7 @@ struct Grid: ParsableCommand {
         var p = try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape)
         if let t = target { p.target = try ClassLabels.imageNet().index(of: t) }
         var job = GridJob(patch: p, rows: try GridAxis.parse(rows, option: "--rows"), columns: try GridAxis.parse(cols, option: "--cols"),
-                          sceneFolder: sceneOption.heldOutFolder, out: out)
+                          sceneFolder: sceneOption.heldOutFolder(), out: out)
         job.modelSpec = models.specs?.first
         job.distribution = try distributionOptions.resolved()?.value
         job.scene = scene

@@ -18,11 +18,20 @@ struct ModelOption: ParsableArguments {
 
 /// --scenes: a scene folder.
 struct SceneOption: ParsableArguments {
-    @Option(help: "Scene folder: with train/ and val/ subfolders (generate trains on train/ and validates on val/; evaluate and grid use val/), or any folder of PNG/JPEG photos (generate holds out every 4th). (default: \(SceneSet.defaultFolder); generate --resume: the run's)")
+    @Option(help: "Scene folder: with train/ and val/ subfolders (generate trains on train/ and validates on val/; evaluate and grid use val/), or any folder of PNG/JPEG photos (generate holds out every 4th). (default: the scene library, \(SceneLibrary.directory), installed by Scripts/fetch-scenes.sh; else \(SceneLibrary.bundledFolder); generate --resume: the run's)")
     var scenes: String?
 
+    /// The folder given, else the scene library, else the bundled photos with a one-line notice
+    /// on stderr saying why.
+    func folder() -> String {
+        if let scenes { return scenes }
+        let (folder, notice) = SceneLibrary.defaultFolder()
+        if let notice { FileHandle.standardError.write(Data("notice: \(notice)\n".utf8)) }
+        return folder
+    }
+
     /// The folder whose held-out scenes evaluate and grid use.
-    var heldOutFolder: String { SceneSet.heldOutFolder(of: scenes ?? SceneSet.defaultFolder) }
+    func heldOutFolder() -> String { SceneSet.heldOutFolder(of: folder()) }
 }
 
 /// --preset / --distribution: the transform distribution.

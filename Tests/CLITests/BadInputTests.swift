@@ -59,7 +59,7 @@ struct BadInputTests {
         let patchBefore = try Data(contentsOf: patchURL)
         // A run that can be continued (with checkpoint.json).
         let open = dir.appendingPathComponent("open").path
-        let made = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+        let made = try CLI.run(["generate", "--target", "toaster", "--scenes", "Samples/scenes", "--steps", "2", "--batch", "1", "--texture", "16",
                                 "--validation-samples", "2", "--validate-every", "0", "--out", open])
         #expect(made.status == 0, "\(made.err)")
         let cases: [([String], String)] = [
@@ -97,7 +97,7 @@ struct BadInputTests {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run")
-        let made = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+        let made = try CLI.run(["generate", "--target", "toaster", "--scenes", "Samples/scenes", "--steps", "2", "--batch", "1", "--texture", "16",
                                 "--validation-samples", "2", "--validate-every", "0", "--out", run.path])
         #expect(made.status == 0, "\(made.err)")
         // --steps 1000 is the default, yet typed it would be ignored all the same.
@@ -112,7 +112,7 @@ struct BadInputTests {
         #expect(elsewhere.status == 0, "\(elsewhere.err)")
         // So is a --palette given as a relative path (read again when a run resumes).
         let paletteRun = dir.appendingPathComponent("palette-run")
-        let withPalette = try CLI.run(["generate", "--target", "toaster", "--steps", "2", "--batch", "1", "--texture", "16",
+        let withPalette = try CLI.run(["generate", "--target", "toaster", "--scenes", "Samples/scenes", "--steps", "2", "--batch", "1", "--texture", "16",
                                        "--validation-samples", "2", "--validate-every", "0", "--nps", "0.05",
                                        "--palette", "Sources/Attack/Resources/default_palette.txt", "--out", paletteRun.path])
         #expect(withPalette.status == 0, "\(withPalette.err)")

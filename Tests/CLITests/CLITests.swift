@@ -185,7 +185,7 @@ struct CLITests {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let full = dir.appendingPathComponent("full").path, cut = dir.appendingPathComponent("cut").path
-        let common = ["--target", "toaster", "--steps", "150", "--batch", "2", "--texture", "16", "--validation-samples", "4",
+        let common = ["--target", "toaster", "--scenes", "Samples/scenes", "--steps", "150", "--batch", "2", "--texture", "16", "--validation-samples", "4",
                       "--validate-every", "10", "--seed", "3"]
         let a = try CLI.run(["generate"] + common + ["--out", full])
         #expect(a.status == 0, "\(a.err)")
