@@ -56,10 +56,13 @@ let package = Package(
             swiftSettings: kernelFlags),
         .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
 
+        // MARK: - Statistics (success counts and their intervals)
+        .target(name: "Statistics"),
+
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration"], swiftSettings: kernelFlags),
-        .target(name: "Evaluation", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Statistics", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
         .target(
@@ -71,7 +74,7 @@ let package = Package(
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
@@ -82,7 +85,7 @@ let package = Package(
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "CLITests", dependencies: ["robustpatch", "Imaging"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Statistics", "Evaluation", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "Runs", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job, end to end on a fresh machine: installs what it needs, fetches the model weights,
-# builds, classifies the bundled cat photo with all three models, generates a toaster patch on the
-# bundled scenes (lite0, digital preset, circle ≈10% of the image), evaluates it on the held-out
-# scenes with controls, renders a contact sheet and a heat map, and writes a print-ready A4 sheet.
+# The main job, end to end on a fresh machine: installs what it needs, fetches the model weights
+# and the scene library, builds, classifies the bundled cat photo with all three models,
+# generates a toaster patch with generate's defaults (lite0, the `physical` distribution: a square
+# sticker on paper seen by a phone camera), evaluates it on the library's held-out photos with
+# controls, renders a contact sheet and a heat map, and writes a print-ready A4 sheet of it.
 # Results: out/quickstart/ and Printouts/quickstart_toaster_a4_10cm.png. Re-running starts afresh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,15 +16,14 @@ rm -rf "$out"; mkdir -p "$out"
 echo "== classify: the bundled cat photo, three models"
 "$bin" classify Samples/cat.png --model lite0,lite1,lite2 --top 3
 
-echo "== generate: a toaster patch on Samples/scenes/train (held out: Samples/scenes/val)"
-"$bin" generate --target toaster --model lite0 --shape circle --preset digital \
-    --scenes Samples/scenes --steps 1000 --seed 1 --out "$out/patch"
+echo "== generate: a toaster patch for paper (the defaults), on the scene library's training photos"
+"$bin" generate --target toaster --seed 1 --out "$out/patch"
 
 echo "== evaluate: 1000 held-out samples, with noise / grey / shuffled control patches"
 "$bin" evaluate --patch "$out/patch" --samples 1000 --seed 0
 
-echo "== grid: the model's view over size × roll, and a success heat map"
-"$bin" grid --patch "$out/patch" --rows size:0.32..0.40:4 --cols roll:-22.5..22.5:5 --heatmap --out "$out/grid.png"
+echo "== grid: the model's view over size × yaw, and a success heat map"
+"$bin" grid --patch "$out/patch" --rows size:0.25..0.40:4 --cols yaw:-45..45:5 --heatmap --out "$out/grid.png"
 
 echo "== print: a 10 cm patch on A4 at 300 dpi"
 "$bin" print --patch "$out/patch" --size 10cm --paper a4 --out Printouts/quickstart_toaster_a4_10cm.png

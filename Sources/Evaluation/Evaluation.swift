@@ -2,6 +2,7 @@
 // distribution with Wilson intervals, control patches, factor bins, transfer across models,
 // grids and heat maps, and a self-contained HTML report. This file runs a whole evaluation;
 // it does not parse options (the CLI does) nor draw pictures (Grid.swift, Report.swift).
+import Statistics
 import Runs
 import Foundation
 import Networks
@@ -16,6 +17,8 @@ public struct EvaluationSettings: Sendable {
     public var bins = 5
     /// Seed of the control textures (the samples have their own).
     public var seed: UInt64 = 0
+    /// Scene file name → category, for a per-category breakdown (the scene library's manifest).
+    public var sceneCategories: [String: String] = [:]
     public init() {}
 }
 
@@ -64,7 +67,9 @@ public enum PatchEvaluator {
                 perModel.append(ModelEvaluation(
                     model: bench.model.name, inputSize: bench.inputSize, patch: summary, controls: controls, controlSamples: controlCount,
                     bins: bins, worstBins: Binning.worst(bins, binsPerFactor: settings.bins),
-                    scenes: zip(sceneNames, perScene).map { SceneSummary(scene: $0, success: $1) }, seconds: seconds, outcomes: outcomes))
+                    scenes: zip(sceneNames, perScene).map { SceneSummary(scene: $0, success: $1) },
+                    categories: Self.byCategory(zip(sceneNames, perScene).map { ($0, $1) }, settings.sceneCategories),
+                    seconds: seconds, outcomes: outcomes))
                 progress?(String(format: "  %@ on %@: %.1f s", patch.name, bench.model.name, seconds))
             }
             var result = PatchEvaluation(patch: patch.name, source: patch.source, target: patch.target, targetLabel: patch.target.map { labels[$0] },
@@ -87,6 +92,17 @@ public enum PatchEvaluator {
                                 distribution: distribution, scenes: samples.scenes, controls: controlCount > 0 ? settings.controls.map(\.rawValue) : [],
                                 threads: Parallel.threadCount, forwardPasses: forwards, elapsedSeconds: Date().timeIntervalSince(started),
                                 patches: results)
+    }
+
+    /// Per-scene counts summed per category, in name order; scenes without one are left out.
+    static func byCategory(_ scenes: [(String, Proportion)], _ categories: [String: String]) -> [SceneSummary] {
+        var sums: [String: Proportion] = [:]
+        for (name, p) in scenes {
+            guard let c = categories[name] else { continue }
+            sums[c, default: Proportion(successes: 0, trials: 0)].successes += p.successes
+            sums[c, default: Proportion(successes: 0, trials: 0)].trials += p.trials
+        }
+        return sums.keys.sorted().map { SceneSummary(scene: $0, success: sums[$0]!) }
     }
 
     /// Loads models by spec (lite0, lite1, lite2 or a file); a failure names the spec.

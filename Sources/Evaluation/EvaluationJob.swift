@@ -11,7 +11,7 @@ public struct EvaluationJob {
     public var patches: [PatchArtifact]
     /// nil: the first patch's run models, else lite0.
     public var modelSpecs: [String]?
-    /// The distribution and its name for messages; nil: the first patch's run distribution, else `digital`.
+    /// The distribution and its name for messages; nil: the first patch's run distribution, else `physical`.
     public var distribution: (name: String, value: TransformDistribution)?
     /// The folder of held-out scenes.
     public var sceneFolder: String
@@ -56,8 +56,12 @@ public struct EvaluationJob {
         let labels = try ClassLabels.imageNet()
         let specs = modelSpecs ?? (patches.first?.models.isEmpty == false ? patches[0].models : ["lite0"])
         let models = try PatchEvaluator.loadModels(specs)
-        let dist = distribution ?? patches.first?.distribution.map { ("the run's", $0) } ?? ("digital", TransformDistribution.digital)
+        let dist = distribution ?? patches.first?.distribution.map { ("the run's", $0) } ?? ("physical", TransformDistribution.physical)
         let sceneSet = try SceneSet.load(directory: sceneFolder)
+        var settings = self.settings
+        if let library = SceneLibrary.installed().library, settings.sceneCategories.isEmpty {
+            for path in sceneSet.paths { if let c = library.category(of: path) { settings.sceneCategories[(path as NSString).lastPathComponent] = c } }
+        }
         let sampleSet: SampleSet
         if let file = samplesFile {
             sampleSet = try SampleSet.read(from: file, sceneCount: sceneSet.count)

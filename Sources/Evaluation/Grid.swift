@@ -1,6 +1,7 @@
 // Grids over two factors: a contact sheet (each cell the rendered model input with its top-1
 // label, framed by outcome) and a heat map of success (each cell K random samples with the two
 // factors pinned). Computing them is here; drawing them is in Pictures.swift.
+import Statistics
 import Attack
 import Runs
 import Foundation
@@ -173,7 +174,7 @@ public struct GridJob {
     public var rows: GridAxis, columns: GridAxis
     /// nil: the run's first model, else lite0.
     public var modelSpec: String?
-    /// nil: the run's distribution, else `digital`.
+    /// nil: the run's distribution, else `physical`.
     public var distribution: TransformDistribution?
     /// The contact sheet's scene photo; nil: the first scene of `sceneFolder`.
     public var scene: String?
@@ -193,7 +194,7 @@ public struct GridJob {
     public func run() throws -> Outcome {
         let labels = try ClassLabels.imageNet()
         let network = try PatchEvaluator.loadModels([modelSpec ?? patch.models.first ?? "lite0"])[0]
-        let dist = distribution ?? patch.distribution ?? .digital
+        let dist = distribution ?? patch.distribution ?? .physical
         let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)
         let sheetBench = try ModelBench(model: network, scenes: sheetScenes, batch: 16)
         let base = GridMaker.baseSample(distribution: dist, imageSize: network.inputSize, patchAspect: patch.aspect)

@@ -1,6 +1,7 @@
 // The terminal summary of an evaluation: one short table per patch (patch and controls per
 // model), the worst factor bins, the comparison with the generation run, and a transfer matrix
 // when there are several patches. Plain text; the JSON record and the HTML report are elsewhere.
+import Statistics
 import Foundation
 
 extension EvaluationRecord {
@@ -21,6 +22,9 @@ extension EvaluationRecord {
                     out.append("  " + pad(k == 0 ? m.model : "", 7) + pad(t.texture, 10) + pad(t.success.formatted + n, 24)
                                + pad(t.targeted ? percent(t.top5.rate) : "-", 8) + pad(String(format: "%.3f", t.meanProbability), 11)
                                + percent(t.flip.rate))
+                }
+                if !m.categories.isEmpty {
+                    out.append("  " + pad("", 7) + "by scene category: " + m.categories.map { "\($0.scene) \($0.success.formatted) (n=\($0.success.trials))" }.joined(separator: "; "))
                 }
                 if !m.worstBins.isEmpty {
                     out.append("  " + pad("", 7) + "worst bins: " + m.worstBins.map { "\($0.label) \(percent($0.success.rate)) (n=\($0.success.trials))" }.joined(separator: "; "))

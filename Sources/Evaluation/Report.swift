@@ -1,6 +1,7 @@
 // report.html: a self-contained page (images as base64 data URIs, no scripts from elsewhere)
 // summarising an evaluation — patch, success table with intervals, controls, factor bins, heat
 // map, contact sheet, transfer, settings. Also writes the heat map and grid PNGs beside it.
+import Statistics
 import Runs
 import Foundation
 import Imaging

@@ -1,6 +1,7 @@
 // The numbers an evaluation reports: per texture (patch or control) success with Wilson
 // intervals, per-factor bins and the worst ones, per-scene rates, heat maps over two factors,
 // agreement with the generation run, and the whole JSON record. No rendering or model calls here.
+import Statistics
 import Runs
 import Foundation
 import Transforms
@@ -135,6 +136,9 @@ public struct ModelEvaluation: Codable, Sendable {
     public var bins: [FactorBin]
     public var worstBins: [FactorBin]
     public var scenes: [SceneSummary]
+    /// Success per scene category (scene library photos: animals, scenes, buildings, …); empty
+    /// when the scenes have no categories.
+    public var categories: [SceneSummary] = []
     public var seconds: Double
     /// The patch's outcome for every sample, in sample order.
     public var outcomes: [SampleOutcome]

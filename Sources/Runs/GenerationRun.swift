@@ -17,6 +17,7 @@ import Attack
 import Foundation
 import Imaging
 import Networks
+import Statistics
 import Tensors
 import Transforms
 
@@ -36,7 +37,7 @@ public final class GenerationRun {
         case started(Summary)
         /// After every step; `validation` is set on the steps that validated.
         case step(Progress)
-        /// The periodic check reached `GenerateConfig.earlyStopRate`.
+        /// The lower end of a periodic check's 95 % interval reached `GenerateConfig.earlyStopRate`.
         case earlyStop(rate: Double)
     }
 
@@ -131,7 +132,8 @@ public final class GenerationRun {
                 let v = try trainer.validate(limit: config.periodicValidationSamples)
                 trainer.recordValidation(v)
                 validation = v
-                earlyStopped = v.success >= config.earlyStopRate
+                // Only a rate the check's own interval puts above the bar stops the run.
+                earlyStopped = v.proportion.wilson().low >= config.earlyStopRate
             }
             if step % config.checkpointEvery == 0 || earlyStopped { try save() }
             let perStep = Date().timeIntervalSince(clock) / Double(stepsThisRun)
@@ -182,4 +184,9 @@ extension RunRecord {
                       RunValidation(success: $0.success, samples: $0.samples, meanTargetProbability: $0.meanTargetProbability, metric: nil)
                   })
     }
+}
+
+extension ValidationPoint {
+    /// The check's successes out of its samples, for its Wilson interval.
+    public var proportion: Proportion { Proportion(successes: Int((success * Double(samples)).rounded()), trials: samples) }
 }

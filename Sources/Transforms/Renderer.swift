@@ -64,6 +64,15 @@ public struct Renderer: Sendable {
         }
     }
 
+    /// Rec. 601 luma weights of the printer's desaturation.
+    static let luma: (Float, Float, Float) = (0.299, 0.587, 0.114)
+
+    /// 0. Printer desaturation: m + s · (t − m) per channel, m the luma of t.
+    @inline(__always) static func desaturate(_ t: (Float, Float, Float), _ s: Float) -> (Float, Float, Float) {
+        let m = luma.0 * t.0 + luma.1 * t.1 + luma.2 * t.2
+        return (m + s * (t.0 - m), m + s * (t.1 - m), m + s * (t.2 - m))
+    }
+
     /// v / 255 for every byte v (what an 8-bit image file reads as).
     static let byteValues: [Float] = (0..<256).map { Float($0) / 255 }
 
@@ -85,11 +94,14 @@ public struct Renderer: Sendable {
         var mpyr = [Float](repeating: 0, count: layout.totalPixels)         // (levels…)
         var slope = [Float](repeating: 0, count: th * tw * 3)               // (Th, Tw, 3)
         let pg = sample.printerGain.map(Float.init), pb = sample.printerBias.map(Float.init)
+        let saturation = Float(sample.printerSaturation)
         pyr.withUnsafeMutableBufferPointer { pp in
             slope.withUnsafeMutableBufferPointer { sp in
                 for i in 0..<(th * tw) {
+                    var t = (tex[i * 3], tex[i * 3 + 1], tex[i * 3 + 2])
+                    if saturation != 1 { t = Self.desaturate(t, saturation) }
                     for c in 0..<3 {
-                        let v = pg[c] * tex[i * 3 + c] + pb[c]
+                        let v = pg[c] * (c == 0 ? t.0 : c == 1 ? t.1 : t.2) + pb[c]
                         pp[i * 3 + c] = min(max(v, 0), 1)
                         sp[i * 3 + c] = (v >= 0 && v <= 1) ? pg[c] : 0
                     }
@@ -263,8 +275,20 @@ public struct Renderer: Sendable {
                         }
                         // 2'. Pyramid -> level 0, 1'. printer slope.
                         Mip.backward(D, layout, channels: 3)
+                        let saturation = Float(cache.sample.printerSaturation)
                         cache.printerSlope.withUnsafeBufferPointer { sp in
-                            for i in 0..<(th * tw * 3) { dtex[i] += sp[i] * D[i] }
+                            if saturation == 1 {
+                                for i in 0..<(th * tw * 3) { dtex[i] += sp[i] * D[i] }
+                            } else {
+                                // 0'. desaturation: d t_k = s · e_k + (1 − s) · w_k · Σ_c e_c.
+                                for i in 0..<(th * tw) {
+                                    let e = (sp[i * 3] * D[i * 3], sp[i * 3 + 1] * D[i * 3 + 1], sp[i * 3 + 2] * D[i * 3 + 2])
+                                    let shared = (1 - saturation) * (e.0 + e.1 + e.2)
+                                    dtex[i * 3] += saturation * e.0 + shared * Self.luma.0
+                                    dtex[i * 3 + 1] += saturation * e.1 + shared * Self.luma.1
+                                    dtex[i * 3 + 2] += saturation * e.2 + shared * Self.luma.2
+                                }
+                            }
                         }
                     }
                 }

@@ -27,6 +27,8 @@ public struct TransformSample: Codable, Sendable, Equatable {
     /// Printer model per channel: printed = clamp(printerGain_c · t + printerBias_c, 0, 1).
     public var printerGain: [Double]
     public var printerBias: [Double]
+    /// Printer saturation applied before gain and bias: t' = m + s · (t − m), m = Rec. 601 luma of t (1 = none).
+    public var printerSaturation: Double = 1
     /// Camera effects on the whole image.
     public var blurSigma: Double
     public var noiseSigma: Double
@@ -75,6 +77,7 @@ public struct TransformSample: Codable, Sendable, Equatable {
             guard v.count == 3 else { throw TransformError.invalid(field: name, reason: "has \(v.count) values; give 3, one per channel (R, G, B)") }
             for c in 0..<3 { try Check.within(v[c], lo, hi, "\(name)[\(c)]") }
         }
+        try Check.within(printerSaturation, 0, 2, "printerSaturation")
         try Check.within(blurSigma, 0, 20, "blurSigma")
         try Check.within(noiseSigma, 0, 1, "noiseSigma")
         if let q = jpegQuality { try Check.within(Double(q), 1, 100, "jpegQuality") }
@@ -100,6 +103,7 @@ public struct TransformSample: Codable, Sendable, Equatable {
         motionBlurLength = try c.decodeIfPresent(Double.self, forKey: .motionBlurLength) ?? 0
         motionBlurAngle = try c.decodeIfPresent(Double.self, forKey: .motionBlurAngle) ?? 0
         resampleScale = try c.decodeIfPresent(Double.self, forKey: .resampleScale) ?? 1
+        printerSaturation = try c.decodeIfPresent(Double.self, forKey: .printerSaturation) ?? 1
         try validate()
     }
 
@@ -180,6 +184,7 @@ extension TransformDistribution {
         s.motionBlurLength = uniform(motionBlurLength.min, motionBlurLength.max, &rng)
         s.motionBlurAngle = uniform(0, 180, &rng)
         s.resampleScale = uniform(resampleScale.min, resampleScale.max, &rng)
+        if printerSaturation != .fixed(1) { s.printerSaturation = uniform(printerSaturation.min, printerSaturation.max, &rng) }
         return s
     }
 }

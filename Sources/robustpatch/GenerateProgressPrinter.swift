@@ -4,6 +4,7 @@ import Attack
 import Foundation
 import Networks
 import Runs
+import Statistics
 
 final class GenerateProgressPrinter {
     /// Step lines come at most this often (seconds), so a fast run does not flood the terminal.
@@ -22,19 +23,19 @@ final class GenerateProgressPrinter {
         case let .step(p):
             let now = Date()
             guard now.timeIntervalSince(lastPrint) >= Self.stepLineInterval || p.validation != nil || p.isLast else { return }
-            let note = p.validation.map { String(format: "  held-out %.0f%% of %d", $0.success * 100, $0.samples) } ?? ""
+            let note = p.validation.map { "  held-out \($0.proportion.formatted) of \($0.samples)" } ?? ""
             print(String(format: "step %5d/%d  loss %7.4f  batch success %3.0f%%  %.2f s/step  ETA %@%@", p.step, p.steps, p.metrics.loss,
                          p.metrics.batchSuccess * 100, p.secondsPerStep, formatDuration(p.secondsLeft), note))
             fflush(nil)
             lastPrint = now
         case let .earlyStop(rate):
-            print("held-out success reached \(Int(rate * 100))%: stopping early")
+            print("held-out success reached \(Int(rate * 100))% (the lower end of its 95% interval): stopping early")
         }
     }
 
     func finish(_ r: GenerationRun.Result) {
         let untargeted = r.record.target == nil
-        print(String(format: "held-out validation: %.1f%% %@ (%d samples, %d scenes), %@ %.3f", r.final.success * 100,
+        print(String(format: "held-out validation: %@ %@ (%d samples, %d scenes), %@ %.3f", r.final.proportion.formatted,
                      untargeted ? "untargeted flips of the clean top-1" : "targeted top-1", r.final.samples, r.validationScenes,
                      untargeted ? "mean clean-class probability" : "mean target probability", r.final.meanTargetProbability))
         if let l = r.lastIterate {

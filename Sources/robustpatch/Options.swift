@@ -36,7 +36,7 @@ struct SceneOption: ParsableArguments {
 
 /// --preset / --distribution: the transform distribution.
 struct DistributionOptions: ParsableArguments {
-    @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")). (default: generate: digital; evaluate, grid: the run's distribution, else digital)")
+    @Option(help: "Transform distribution preset: \(TransformDistribution.presetNames.joined(separator: ", ")). (default: generate: physical; evaluate, grid: the run's distribution, else physical)")
     var preset: String?
 
     @Option(help: "Transform distribution JSON file (instead of --preset); any field of a preset.")

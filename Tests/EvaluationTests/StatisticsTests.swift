@@ -1,5 +1,6 @@
 // Wilson intervals against published values, the Latin-hypercube sampler's coverage and
 // determinism, samples-file replay, factor names and bins. No model needed.
+import Statistics
 import Foundation
 import Testing
 import Transforms

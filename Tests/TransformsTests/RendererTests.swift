@@ -327,6 +327,24 @@ func identitySample(tw: Int, th: Int, sw: Int, sh: Int, ox: Int, oy: Int) -> Tra
         try check(tw: 6, th: 6, sw: 12, sh: 12, sample: s, seed: 130)
     }
 
+    @Test func gradientPrinterSaturation() throws {
+        var s = TransformSample(roll: -12, size: 0.6, centerX: 0.5, centerY: 0.5, printerGain: [0.9, 1.05, 0.95], printerBias: [0.03, 0, 0.02])
+        s.printerSaturation = 0.6   // channels mix: d printed_c / d t_k ≠ 0 for c ≠ k
+        try check(tw: 6, th: 6, sw: 12, sh: 12, sample: s, seed: 135)
+    }
+
+    @Test func printerSaturationZeroPrintsGreyAndOneChangesNothing() throws {
+        let r = try Renderer(textureWidth: 4, textureHeight: 4, sceneWidth: 8, sceneHeight: 8)
+        let tex = randomBuffer(4 * 4 * 3, seed: 7, lo: 0.1, hi: 0.9), scene = [Float](repeating: 0.5, count: 8 * 8 * 3)
+        var s = TransformSample(size: 1, centerX: 0.5, centerY: 0.5)
+        let plain = try r.forward(texture: tex, mask: [Float](repeating: 1, count: 16), scene: scene, sample: s).image
+        s.printerSaturation = 1
+        #expect(try r.forward(texture: tex, mask: [Float](repeating: 1, count: 16), scene: scene, sample: s).image == plain)
+        s.printerSaturation = 0
+        let grey = try r.forward(texture: tex, mask: [Float](repeating: 1, count: 16), scene: scene, sample: s).image
+        for i in stride(from: 0, to: grey.count, by: 3) { #expect(abs(grey[i] - grey[i + 1]) < 1e-6 && abs(grey[i] - grey[i + 2]) < 1e-6) }
+    }
+
     @Test func gradientCompositing() throws {
         let mask = try Mask.circle(width: 8, height: 8).alpha   // fractional alpha everywhere on the rim
         try check(tw: 8, th: 8, sw: 12, sh: 12, sample: TransformSample(roll: 5, size: 0.8, centerX: 0.5, centerY: 0.5), mask: mask, seed: 140)

@@ -56,7 +56,7 @@ public struct Proportion: Codable, Sendable, Equatable {
 }
 
 /// "97.7%" (one decimal), or "97.7" without the sign.
-func percent(_ x: Double, sign: Bool = true) -> String {
+public func percent(_ x: Double, sign: Bool = true) -> String {
     let v = (x * 1000).rounded() / 10
     let s = v == v.rounded() ? String(format: "%.0f", v) : String(format: "%.1f", v)
     return sign ? s + "%" : s
