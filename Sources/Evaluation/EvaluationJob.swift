@@ -15,8 +15,10 @@ public struct EvaluationJob {
     public var distribution: (name: String, value: TransformDistribution)?
     /// The folder of held-out scenes.
     public var sceneFolder: String
+    /// Samples per model when none are given: a Wilson interval of about ±3 points at 80 %.
+    public static let defaultSamples = 1000
     /// Samples per model (ignored with `samplesFile`).
-    public var samples = 1000
+    public var samples = EvaluationJob.defaultSamples
     /// Replay the samples of this file instead of drawing new ones.
     public var samplesFile: String?
     /// Also write the samples used here.

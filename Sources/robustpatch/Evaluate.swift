@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Target class (index or name) for a PNG patch, or to override a run's target.") var target: String?
     @OptionGroup var models: ModelOption
     @OptionGroup var sceneOption: SceneOption
-    @Option(name: .customLong("samples"), parsing: .unconditional, help: "Number of samples (scene, transform) per model. (default: 1000)") var samples: Int?
+    @Option(name: .customLong("samples"), parsing: .unconditional, help: "Number of samples (scene, transform) per model. (default: \(EvaluationJob.defaultSamples))") var samples: Int?
     @Option(parsing: .unconditional, help: "Seed of the samples and the control textures.") var seed: UInt64 = 0
     @OptionGroup var distributionOptions: DistributionOptions
     @Option(help: "Control patches: a comma-separated subset of noise,grey,shuffled, or none.") var controls = "noise,grey,shuffled"
