@@ -40,9 +40,9 @@ run "$out/photo" --target toaster --model lite0 --shape circle --preset photo \
     --calibration "$out/calibration.json" --scenes Samples/scenes --steps "$steps" --batch 32 --seed "$seed" \
     --average 0.99
 
-echo "== generate: the digital patch (no calibration, no simulation), as in the quickstart"
+echo "== generate: the digital patch (no calibration, no simulation), as the quickstart made it before the physical default"
 run "$out/digital" --target toaster --model lite0 --shape circle --preset digital \
     --scenes Samples/scenes --steps 1000 --seed 1
 
 echo "== evaluate: both patches on the same 1000 held-out samples of the calibrated photo distribution"
-"$bin" evaluate --patch "$out/photo" --patch "$out/digital" --samples 1000 --seed 0 --out "$out/compare"
+"$bin" evaluate --patch "$out/photo" --patch "$out/digital" --scenes Samples/scenes --samples 1000 --seed 0 --out "$out/compare"
