@@ -63,27 +63,8 @@ final class ModelSlot {
         validationScenes = try validation.squares(size: s)
         batchImages = Tensor(zeros: [batch, s, s, 3])
         caches = Array(repeating: nil, count: batch)
-        cleanTrain = Self.cleanTop1(trainScenes, runner: runner, size: s, batch: batch)
-        cleanValidation = Self.cleanTop1(validationScenes, runner: runner, size: s, batch: batch)
-    }
-
-    /// The model's top-1 on each scene without a patch, `batch` scenes per forward pass.
-    static func cleanTop1(_ scenes: [[UInt8]], runner: ModelRunner, size s: Int, batch: Int) -> [Int] {
-        var top1: [Int] = []
-        var start = 0
-        while start < scenes.count {
-            let chunk = scenes[start..<min(start + max(batch, 1), scenes.count)]
-            let x = Tensor(shape: [chunk.count, s, s, 3], values: chunk.flatMap { $0.map { Float($0) / 255 } })
-            let l = runner.forward(x)
-            let k = l.shape[1]
-            for i in 0..<chunk.count {
-                var best = 0
-                for j in 1..<k where l[flat: i * k + j] > l[flat: i * k + best] { best = j }
-                top1.append(best)
-            }
-            start = chunk.endIndex
-        }
-        return top1
+        cleanTrain = SceneSet.cleanTop1(trainScenes, runner: runner, size: s, batch: batch)
+        cleanValidation = SceneSet.cleanTop1(validationScenes, runner: runner, size: s, batch: batch)
     }
 }
 

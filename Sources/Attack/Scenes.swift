@@ -112,6 +112,32 @@ public struct SceneSet: Sendable {
         return out.flatMap { $0 }
     }
 
+    /// The model's top-1 on each 8-bit scene square (size, size, 3) without a patch, `batch`
+    /// scenes per forward pass: what a patch's success is measured against (untargeted flips).
+    public static func cleanTop1(_ scenes: [[UInt8]], runner: ModelRunner, size s: Int, batch: Int) -> [Int] {
+        let batch = max(1, min(batch, scenes.count))
+        let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, runner.model.classCount])
+        let k = runner.model.classCount
+        var top1: [Int] = []
+        var start = 0
+        while start < scenes.count {
+            let n = min(batch, scenes.count - start)
+            for i in 0..<n {
+                let dst = images.unsafePointer + i * s * s * 3
+                for (j, v) in scenes[start + i].enumerated() { dst[j] = Float(v) / 255 }
+            }
+            runner.forward(images.unsafePointer, n: n, height: s, width: s, logits: logits.unsafePointer)
+            for i in 0..<n {
+                let row = logits.unsafePointer + i * k
+                var best = 0
+                for j in 1..<k where row[j] > row[best] { best = j }
+                top1.append(best)
+            }
+            start += n
+        }
+        return top1
+    }
+
     /// 8-bit samples of an image in [0, 1] (round(255 · v), as a PNG stores it).
     static func bytes(_ image: Image) -> [UInt8] {
         image.pixels.map { UInt8(min(max($0, 0), 1) * 255 + 0.5) }

@@ -47,27 +47,7 @@ public final class ModelBench {
         let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, model.classCount])
         self.images = images
         self.logits = logits
-        var clean: [Int] = []
-        var start = 0
-        let sceneList = self.scenes
-        while start < sceneList.count {
-            let n = min(batch, sceneList.count - start)
-            for i in 0..<n {
-                let dst = images.unsafePointer + i * s * s * 3
-                for (j, v) in sceneList[start + i].enumerated() { dst[j] = Float(v) / 255 }
-            }
-            runner.forward(images.unsafePointer, n: n, height: s, width: s, logits: logits.unsafePointer)
-            let k = model.classCount
-            for i in 0..<n { clean.append(Self.argmax(logits.unsafePointer + i * k, k)) }
-            start += n
-        }
-        cleanTop1 = clean
-    }
-
-    static func argmax(_ p: UnsafePointer<Float>, _ k: Int) -> Int {
-        var best = 0
-        for j in 1..<k where p[j] > p[best] { best = j }
-        return best
+        cleanTop1 = SceneSet.cleanTop1(self.scenes, runner: runner, size: s, batch: batch)
     }
 
     func renderer(width: Int, height: Int) throws -> Renderer {

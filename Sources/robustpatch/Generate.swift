@@ -101,8 +101,7 @@ struct Generate: ParsableCommand {
         if let path = calibration {
             c.apply(calibration: try ColorCalibration.read(from: path), path: path, npsWeightGiven: npsWeight != nil)
         }
-        try c.validate()
-        return c
+        return c  // validated by GenerationRun, before anything is written
     }
 
     func run() throws {
