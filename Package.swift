@@ -61,7 +61,7 @@ let package = Package(
 
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
         .target(name: "Evaluation", dependencies: ["Statistics", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
@@ -80,7 +80,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TransformsTests", dependencies: ["Transforms"]),
+        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging"]),

@@ -39,6 +39,9 @@ public struct ValidationPoint: Codable, Sendable, Equatable {
     public var success: Double
     public var meanTargetProbability: Double
     public var samples: Int
+    /// Wall-clock seconds of the run when the check ended (its own time included); nil in
+    /// checkpoints written before it was recorded.
+    public var seconds: Double? = nil
 }
 
 /// One model of the (possibly ensemble) attack with its buffers.

@@ -11,7 +11,7 @@
 //      checkpoint every `checkpointEvery` steps; `shouldStop` (Ctrl-C) saves a checkpoint and the
 //      current patch and ends the run as `.interrupted` (resume ends where an uninterrupted run does);
 //   5. the end: a final check on the whole validation set (and, with texture averaging, of the last
-//      optimised texture on the same samples), then patch.png, patch_rgba.png, mask.png, curve.csv,
+//      optimised texture on the same samples), then patch.png, patch_rgba.png, mask.png, curve.csv, curve.png,
 //      preview.png and run.json (RunRecord) are written, each atomically.
 import Attack
 import Foundation
@@ -123,15 +123,20 @@ public final class GenerationRun {
             trainer.markElapsed(Date().timeIntervalSince(clock))
             try files.saveCheckpoint(TrainingCheckpoint(config: config, state: trainer.state))
         }
+        /// The run's wall time so far, earlier sessions of a resumed run included.
+        func elapsed() -> Double { trainer.state.elapsedSeconds + Date().timeIntervalSince(clock) - trainer.stateElapsedMark }
+        let plotTitle = try ProgressPlot.title(config: config, modelNames: models.map(\.name))
         while !trainer.isFinished {
             let metrics = try trainer.step()
             stepsThisRun += 1
             let step = trainer.state.step
             var validation: ValidationPoint? = nil
             if config.validateEvery > 0 && step % config.validateEvery == 0 {
-                let v = try trainer.validate(limit: config.periodicValidationSamples)
+                var v = try trainer.validate(limit: config.periodicValidationSamples)
+                v.seconds = elapsed()
                 trainer.recordValidation(v)
                 validation = v
+                try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: nil)
                 // Only a rate the check's own interval puts above the bar stops the run.
                 earlyStopped = v.proportion.wilson().low >= config.earlyStopRate
             }
@@ -148,17 +153,19 @@ public final class GenerationRun {
             }
         }
         try save()
-        let final = try trainer.validate()
+        var final = try trainer.validate()
+        final.seconds = elapsed()
         let lastIterate = config.averageDecay == nil ? nil : try trainer.validate(texture: trainer.trainingTexture)
         try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
         try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
+        try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: final)
         try files.writePreview(try trainer.validationPreview())
         let record = try RunRecord(finishedRun: trainer, config: config, final: final, lastIterate: lastIterate, earlyStopped: earlyStopped,
                                    train: train, validation: validation, toolVersion: toolVersion)
         try files.writeRecord(record)
         return .finished(Result(record: record, final: final, lastIterate: lastIterate, validationScenes: validation.count,
                                 written: [files.texturePath, files.cutoutPath, files.maskPath, files.previewPath, files.recordPath,
-                                          files.curvePath, files.checkpointPath]))
+                                          files.curvePath, files.progressPlotPath, files.checkpointPath]))
     }
 }
 
@@ -179,7 +186,7 @@ extension RunRecord {
                   scenes: Scenes(train: train.paths, validation: validation.paths),
                   finalValidation: RunValidation(success: final.success, samples: final.samples,
                                                  meanTargetProbability: final.meanTargetProbability, metric: metric),
-                  validations: trainer.state.validations.map { StepValidation(step: $0.step, success: $0.success, samples: $0.samples) },
+                  validations: trainer.state.validations.map { StepValidation(step: $0.step, success: $0.success, samples: $0.samples, seconds: $0.seconds) },
                   finalValidationLastIterate: lastIterate.map {
                       RunValidation(success: $0.success, samples: $0.samples, meanTargetProbability: $0.meanTargetProbability, metric: nil)
                   })

@@ -24,6 +24,8 @@ public struct RunFiles: Sendable {
     public var maskPath: String { path("mask.png") }
     public var recordPath: String { path("run.json") }
     public var curvePath: String { path("curve.csv") }
+    /// Held-out success against wall-clock time, redrawn at every periodic check.
+    public var progressPlotPath: String { path("curve.png") }
     public var checkpointPath: String { path("checkpoint.json") }
     public var previewPath: String { path("preview.png") }
 
@@ -115,6 +117,13 @@ public struct RunFiles: Sendable {
                                 p.learningRate, v[p.step].map { String(format: "%.4f", $0) } ?? ""))
         }
         try Self.writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: curvePath)
+    }
+
+    /// curve.png: the periodic checks (and the final one when given) against wall-clock time.
+    public func writeProgressPlot(title: String, config: GenerateConfig, validations: [ValidationPoint], final: ValidationPoint?) throws {
+        func check(_ v: ValidationPoint) -> ProgressPlot.Check { ProgressPlot.Check(step: v.step, seconds: v.seconds, proportion: v.proportion) }
+        let image = ProgressPlot.image(title: title, note: ProgressPlot.note(config: config), periodic: validations.map(check), final: final.map(check))
+        do { try image.writePNG(to: progressPlotPath) } catch { throw RunError.write(path: progressPlotPath, reason: "\(error)") }
     }
 
     /// preview.png: what the model sees on a few held-out samples.

@@ -45,7 +45,11 @@ public struct RunRecord: Codable, Sendable, Equatable {
         public var step: Int
         public var success: Double
         public var samples: Int?
-        public init(step: Int, success: Double, samples: Int?) { self.step = step; self.success = success; self.samples = samples }
+        /// Wall-clock seconds of the run at the end of the check (nil in older records).
+        public var seconds: Double?
+        public init(step: Int, success: Double, samples: Int?, seconds: Double? = nil) {
+            self.step = step; self.success = success; self.samples = samples; self.seconds = seconds
+        }
     }
 
     public var formatVersion: Int = RunRecord.currentFormatVersion

@@ -1,5 +1,5 @@
 // Camera effects on the whole (H, W, 3) image: separable Gaussian blur (forward + exact adjoint),
-// seeded additive Gaussian noise, and JPEG-like 8×8 DCT quantisation. Not lens distortion.
+// seeded additive Gaussian noise, and JPEG (4:2:0, 8×8 DCT quantisation). Not lens distortion.
 import Foundation
 
 enum Blur {
@@ -102,11 +102,17 @@ enum Noise {
     }
 }
 
-/// JPEG-like quantisation: RGB -> YCbCr (JFIF, full-resolution chroma: no subsampling), 8×8
-/// DCT-II per channel, quantised with the IJG-scaled Annex K tables, inverse DCT, back to RGB.
-/// Partial border blocks are padded by edge replication. No entropy coding (it is lossless).
-/// Backward is straight-through (identity), as in BPDA (Athalye et al. 2018).
-enum JPEGLike {
+/// JPEG as libjpeg (and PIL, and most cameras) does it by default, without the (lossless)
+/// entropy coding: RGB -> YCbCr (JFIF); chroma subsampled 4:2:0 (2 × 2 box average, libjpeg's
+/// h2v2 downsampling); 8 × 8 DCT-II per plane, quantised with the IJG-scaled Annex K tables;
+/// inverse DCT; chroma upsampled with libjpeg's "fancy" triangle filter (9/16, 3/16, 3/16, 1/16);
+/// back to RGB. Partial border blocks are padded by edge replication, as libjpeg pads to whole
+/// MCUs. Kept in Float: within ~1/255 of a libjpeg-turbo round trip (test against PIL).
+///
+/// Backward: the adjoint of the linear part L (colour transform, chroma down- and up-sampling;
+/// quantisation taken as identity, as in BPDA, Athalye et al. 2018). So the gradient knows that
+/// chroma detail finer than 2 px does not survive, and the luma gradient passes unchanged.
+public enum JPEGLike {
     static let lumaTable: [Float] = [
         16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
         14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
@@ -127,43 +133,161 @@ enum JPEGLike {
         return base.map { min(max(((($0 * Float(s)) + 50) / 100).rounded(.down), 1), 255) }
     }
 
-    static func apply(_ img: UnsafeMutablePointer<Float>, width W: Int, height H: Int, quality: Int) {
-        let qt = [table(lumaTable, quality: quality), table(chromaTable, quality: quality)]
-        // One block's 3 channels (3 · 64), then the 8 × 8 intermediate of a 2-D transform.
-        let blk = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 64), tmp = blk + 3 * 64
-        blk.initialize(repeating: 0, count: 4 * 64)
+    /// Array form of `apply`: image (H, W, 3) in [0, 1], quality 1...100 or nil (linear part only).
+    public static func apply(_ image: inout [Float], width: Int, height: Int, quality: Int?) throws(TransformError) {
+        guard width > 0, height > 0, image.count == width * height * 3 else {
+            throw .shapeMismatch(name: "image", expected: max(width, 0) * max(height, 0) * 3, got: image.count, shape: "(\(height), \(width), 3)")
+        }
+        image.withUnsafeMutableBufferPointer { apply($0.baseAddress!, width: width, height: height, quality: quality) }
+    }
+
+    /// Array form of `backward`: g (H, W, 3) <- Lᵀ g.
+    public static func backward(_ g: inout [Float], width: Int, height: Int) throws(TransformError) {
+        guard width > 0, height > 0, g.count == width * height * 3 else {
+            throw .shapeMismatch(name: "gradient", expected: max(width, 0) * max(height, 0) * 3, got: g.count, shape: "(\(height), \(width), 3)")
+        }
+        g.withUnsafeMutableBufferPointer { backward($0.baseAddress!, width: width, height: height) }
+    }
+
+    /// In place on img (H, W, 3) in [0, 1]. `quality` nil: the linear part only (no quantisation).
+    static func apply(_ img: UnsafeMutablePointer<Float>, width W: Int, height H: Int, quality: Int?) {
+        let n = W * H, cw = (W + 1) / 2, chh = (H + 1) / 2
+        var planes = [Float](repeating: 0, count: 3 * n)
+        var chroma = [Float](repeating: 0, count: 2 * cw * chh)
+        planes.withUnsafeMutableBufferPointer { pp in chroma.withUnsafeMutableBufferPointer { cp in
+            let Y = pp.baseAddress!, Cb = Y + n, Cr = Y + 2 * n
+            for i in 0..<n {
+                let r = img[i * 3] * 255, g = img[i * 3 + 1] * 255, b = img[i * 3 + 2] * 255
+                Y[i] = 0.299 * r + 0.587 * g + 0.114 * b - 128
+                Cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b
+                Cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b
+            }
+            let cb = cp.baseAddress!, cr = cb + cw * chh
+            downsample(Cb, width: W, height: H, into: cb)
+            downsample(Cr, width: W, height: H, into: cr)
+            if let quality {
+                let luma = table(lumaTable, quality: quality), chromaQ = table(chromaTable, quality: quality)
+                quantise(Y, width: W, height: H, table: luma)
+                quantise(cb, width: cw, height: chh, table: chromaQ)
+                quantise(cr, width: cw, height: chh, table: chromaQ)
+            }
+            upsample(cb, width: W, height: H, into: Cb)
+            upsample(cr, width: W, height: H, into: Cr)
+            for i in 0..<n {
+                let yy = Y[i] + 128, u = Cb[i], v = Cr[i]
+                img[i * 3] = (yy + 1.402 * v) / 255
+                img[i * 3 + 1] = (yy - 0.344136 * u - 0.714136 * v) / 255
+                img[i * 3 + 2] = (yy + 1.772 * u) / 255
+            }
+        } }
+    }
+
+    /// In place on g (H, W, 3): g <- Lᵀ g, the exact adjoint of `apply(quality: nil)`.
+    static func backward(_ g: UnsafeMutablePointer<Float>, width W: Int, height H: Int) {
+        let n = W * H, cw = (W + 1) / 2, chh = (H + 1) / 2
+        var planes = [Float](repeating: 0, count: 3 * n)
+        var chroma = [Float](repeating: 0, count: 2 * cw * chh)
+        planes.withUnsafeMutableBufferPointer { pp in chroma.withUnsafeMutableBufferPointer { cp in
+            let Y = pp.baseAddress!, Cb = Y + n, Cr = Y + 2 * n
+            // Adjoint of YCbCr -> RGB (the 1/255 and the ·255 of the forward cancel).
+            for i in 0..<n {
+                let r = g[i * 3], gg = g[i * 3 + 1], b = g[i * 3 + 2]
+                Y[i] = r + gg + b
+                Cb[i] = -0.344136 * gg + 1.772 * b
+                Cr[i] = 1.402 * r - 0.714136 * gg
+            }
+            let cb = cp.baseAddress!, cr = cb + cw * chh
+            upsampleAdjoint(Cb, width: W, height: H, into: cb)
+            upsampleAdjoint(Cr, width: W, height: H, into: cr)
+            downsampleAdjoint(cb, width: W, height: H, into: Cb)
+            downsampleAdjoint(cr, width: W, height: H, into: Cr)
+            // Adjoint of RGB -> YCbCr.
+            for i in 0..<n {
+                let y = Y[i], u = Cb[i], v = Cr[i]
+                g[i * 3] = 0.299 * y - 0.168736 * u + 0.5 * v
+                g[i * 3 + 1] = 0.587 * y - 0.331264 * u - 0.418688 * v
+                g[i * 3 + 2] = 0.114 * y + 0.5 * u - 0.081312 * v
+            }
+        } }
+    }
+
+    /// (H, W) -> ((H + 1) / 2, (W + 1) / 2): the mean of each 2 × 2 block, edges replicated.
+    static func downsample(_ src: UnsafePointer<Float>, width W: Int, height H: Int, into dst: UnsafeMutablePointer<Float>) {
+        let cw = (W + 1) / 2, chh = (H + 1) / 2
+        for j in 0..<chh {
+            let y0 = 2 * j, y1 = min(2 * j + 1, H - 1)
+            for i in 0..<cw {
+                let x0 = 2 * i, x1 = min(2 * i + 1, W - 1)
+                dst[j * cw + i] = 0.25 * (src[y0 * W + x0] + src[y0 * W + x1] + src[y1 * W + x0] + src[y1 * W + x1])
+            }
+        }
+    }
+
+    static func downsampleAdjoint(_ src: UnsafePointer<Float>, width W: Int, height H: Int, into dst: UnsafeMutablePointer<Float>) {
+        let cw = (W + 1) / 2, chh = (H + 1) / 2
+        dst.update(repeating: 0, count: W * H)
+        for j in 0..<chh {
+            let y0 = 2 * j, y1 = min(2 * j + 1, H - 1)
+            for i in 0..<cw {
+                let x0 = 2 * i, x1 = min(2 * i + 1, W - 1), v = 0.25 * src[j * cw + i]
+                dst[y0 * W + x0] += v; dst[y0 * W + x1] += v; dst[y1 * W + x0] += v; dst[y1 * W + x1] += v
+            }
+        }
+    }
+
+    /// The two chroma taps of full-resolution coordinate x (or y): the nearer sample (weight 3/4)
+    /// and the one beyond it on x's side (1/4), clamped at the edges.
+    @inline(__always)
+    static func taps(_ x: Int, _ n: Int) -> (Int, Int) {
+        let i = x / 2
+        return (i, x % 2 == 0 ? max(i - 1, 0) : min(i + 1, n - 1))
+    }
+
+    /// ((H + 1) / 2, (W + 1) / 2) -> (H, W), libjpeg's h2v2 fancy upsampling.
+    static func upsample(_ src: UnsafePointer<Float>, width W: Int, height H: Int, into dst: UnsafeMutablePointer<Float>) {
+        let cw = (W + 1) / 2, chh = (H + 1) / 2
+        for y in 0..<H {
+            let (j0, j1) = taps(y, chh)
+            for x in 0..<W {
+                let (i0, i1) = taps(x, cw)
+                let near = 0.75 * src[j0 * cw + i0] + 0.25 * src[j0 * cw + i1]
+                let far = 0.75 * src[j1 * cw + i0] + 0.25 * src[j1 * cw + i1]
+                dst[y * W + x] = 0.75 * near + 0.25 * far
+            }
+        }
+    }
+
+    static func upsampleAdjoint(_ src: UnsafePointer<Float>, width W: Int, height H: Int, into dst: UnsafeMutablePointer<Float>) {
+        let cw = (W + 1) / 2, chh = (H + 1) / 2
+        dst.update(repeating: 0, count: cw * chh)
+        for y in 0..<H {
+            let (j0, j1) = taps(y, chh)
+            for x in 0..<W {
+                let (i0, i1) = taps(x, cw), v = src[y * W + x]
+                dst[j0 * cw + i0] += 0.5625 * v; dst[j0 * cw + i1] += 0.1875 * v
+                dst[j1 * cw + i0] += 0.1875 * v; dst[j1 * cw + i1] += 0.0625 * v
+            }
+        }
+    }
+
+    /// In place on one (H, W) plane (level-shifted, 0...255 units): 8 × 8 blocks (partial border
+    /// blocks padded by edge replication), DCT, quantise with `table`, inverse DCT.
+    static func quantise(_ plane: UnsafeMutablePointer<Float>, width W: Int, height H: Int, table q: [Float]) {
+        let blk = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 64), tmp = blk + 64
         defer { blk.deallocate() }
         for by in stride(from: 0, to: H, by: 8) {
             for bx in stride(from: 0, to: W, by: 8) {
-                // Gather (edge-replicated) and convert to level-shifted YCbCr in 0...255 units.
                 for j in 0..<8 {
-                    for i in 0..<8 {
-                        let p = img + ((min(by + j, H - 1) * W) + min(bx + i, W - 1)) * 3
-                        let r = p[0] * 255, g = p[1] * 255, b = p[2] * 255
-                        blk[j * 8 + i] = 0.299 * r + 0.587 * g + 0.114 * b - 128
-                        blk[64 + j * 8 + i] = -0.168736 * r - 0.331264 * g + 0.5 * b
-                        blk[128 + j * 8 + i] = 0.5 * r - 0.418688 * g - 0.081312 * b
-                    }
+                    for i in 0..<8 { blk[j * 8 + i] = plane[min(by + j, H - 1) * W + min(bx + i, W - 1)] }
                 }
-                for ch in 0..<3 {
-                    let q = qt[ch == 0 ? 0 : 1]
-                    let B = blk + ch * 64
-                    // F = C B Cᵀ, quantised
-                    product8(dct, B, into: tmp)
-                    product8(tmp, dct, transposeB: true, into: B)
-                    for t in 0..<64 { let qq = q[t]; B[t] = (B[t] / qq).rounded() * qq }
-                    // B = Cᵀ F C
-                    product8(dct, transposeA: true, B, into: tmp)
-                    product8(tmp, dct, into: B)
-                }
+                // F = C B Cᵀ, quantised; B = Cᵀ F C.
+                product8(dct, blk, into: tmp)
+                product8(tmp, dct, transposeB: true, into: blk)
+                for t in 0..<64 { let qq = q[t]; blk[t] = (blk[t] / qq).rounded() * qq }
+                product8(dct, transposeA: true, blk, into: tmp)
+                product8(tmp, dct, into: blk)
                 for j in 0..<min(8, H - by) {
-                    for i in 0..<min(8, W - bx) {
-                        let yy = blk[j * 8 + i] + 128, cb = blk[64 + j * 8 + i], cr = blk[128 + j * 8 + i]
-                        let p = img + (((by + j) * W) + bx + i) * 3
-                        p[0] = (yy + 1.402 * cr) / 255
-                        p[1] = (yy - 0.344136 * cb - 0.714136 * cr) / 255
-                        p[2] = (yy + 1.772 * cb) / 255
-                    }
+                    for i in 0..<min(8, W - bx) { plane[(by + j) * W + bx + i] = blk[j * 8 + i] }
                 }
             }
         }

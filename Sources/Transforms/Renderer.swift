@@ -216,8 +216,8 @@ public struct Renderer: Sendable {
     // MARK: Backward
 
     /// dImage (H, W, 3) -> ACCUMULATES d loss / d texture into dTexture (Th, Tw, 3).
-    /// Noise, JPEG-like quantisation and the final clamp pass the gradient unchanged
-    /// (straight-through); the blur uses its exact adjoint; the lighting clamp and the printer
+    /// Noise, JPEG's quantisation and the final clamp pass the gradient unchanged
+    /// (straight-through); JPEG's chroma subsampling and the blur use their exact adjoints; the lighting clamp and the printer
     /// clamp stop the gradient where their input was strictly outside [0, 1].
     public func backward(dImage: UnsafeBufferPointer<Float>, cache: RenderCache,
                          dTexture: UnsafeMutableBufferPointer<Float>) throws {
@@ -231,11 +231,18 @@ public struct Renderer: Sendable {
         let bw = box.x1 - box.x0
         if bw == 0 || box.y1 == box.y0 { return }
 
-        // 7'. Camera effects: noise, JPEG, clamp are identity; resample, blur, motion blur -> adjoints.
+        // 7'. Camera effects: clamp and noise are identity; JPEG -> the adjoint of its linear part
+        // (chroma subsampling); resample, blur, motion blur -> adjoints.
         var g = [Float](repeating: 0, count: n)                              // (H, W, 3)
         let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
         let optics = cameraOperators(cache.sample)
-        g.withUnsafeMutableBufferPointer { gp in
+        var afterJPEG: [Float] = []
+        if cache.sample.jpegQuality != nil {
+            afterJPEG = Array(UnsafeBufferPointer(start: dimg, count: n))
+            afterJPEG.withUnsafeMutableBufferPointer { JPEGLike.backward($0.baseAddress!, width: W, height: H) }
+        }
+        g.withUnsafeMutableBufferPointer { gp in afterJPEG.withUnsafeBufferPointer { jp in
+            let dimg = jp.isEmpty ? dimg : jp.baseAddress!
             if let resample = optics.resample { resample.backward(dimg, into: gp.baseAddress!) } else { gp.baseAddress!.update(from: dimg, count: n) }
             if !kernel.isEmpty {
                 var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
@@ -247,7 +254,7 @@ public struct Renderer: Sendable {
                 let copy = Array(UnsafeBufferPointer(start: gp.baseAddress!, count: n))
                 copy.withUnsafeBufferPointer { motion.backward($0.baseAddress!, into: gp.baseAddress!) }
             }
-        }
+        } }
 
         // 6'–4'. Composite, lighting, then scatter through the trilinear taps into the pyramid.
         let layout = cache.layout

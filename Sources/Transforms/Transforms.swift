@@ -13,7 +13,7 @@
 //   the sampled physical pose into a ``Homography`` through a pinhole camera.
 // - ``Renderer`` renders one sample: forward (texture, mask, scene -> image) and backward
 //   (dImage -> accumulated dTexture). Stages: printer -> mip-mapped bilinear warp -> lighting ->
-//   alpha composite -> blur -> noise -> JPEG-like quantisation -> clamp.
+//   alpha composite -> blur -> noise -> JPEG (4:2:0) -> clamp.
 //
 // ## Conventions (read these once, they hold everywhere in the module)
 //
@@ -34,5 +34,6 @@
 // - **Size**: apparent patch width (before rotation) as a fraction of the *shorter* scene side;
 //   or, alternatively in a distribution, a distance in patch widths from the camera.
 // - **Gradients**: `backward` *accumulates* into dTexture. Clamps pass the gradient where the
-//   pre-clamp value is inside [0, 1] (inclusive) and stop it strictly outside; noise, JPEG-like
-//   quantisation and the final output clamp are straight-through (identity).
+//   pre-clamp value is inside [0, 1] (inclusive) and stop it strictly outside; noise, JPEG's
+//   quantisation and the final output clamp are straight-through (identity); JPEG's 4:2:0 chroma
+//   subsampling passes its exact adjoint.

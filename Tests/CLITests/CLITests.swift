@@ -170,11 +170,14 @@ struct CLITests {
         let common = ["--steps", "4", "--batch", "2", "--texture", "16", "--validation-samples", "4", "--validate-every", "2", "--out", out]
         let r = try CLI.run(["generate", "--target", "toaster"] + common)
         #expect(r.status == 0, "\(r.err)")
-        for f in ["patch.png", "patch_rgba.png", "mask.png", "preview.png", "run.json", "curve.csv", "checkpoint.json"] {
+        for f in ["patch.png", "patch_rgba.png", "mask.png", "preview.png", "run.json", "curve.csv", "curve.png", "checkpoint.json"] {
             #expect(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(f)), "missing \(f)")
         }
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("run.json")))) as! [String: Any]
         #expect(record["steps_done"] as? Int == 4)
+        // Each periodic check records the run's wall time, in order (curve.png's x axis).
+        let seconds = (record["validations"] as! [[String: Any]]).compactMap { $0["seconds"] as? Double }
+        #expect(seconds.count == 2 && seconds == seconds.sorted() && seconds.allSatisfy { $0 > 0 }, "\(seconds)")
         #expect(((record["models"] as! [[String: Any]])[0]["sha256"] as! String).hasPrefix("579344248a93"))
         let again = try CLI.run(["generate", "--target", "toaster"] + common)
         #expect(again.status != 0 && again.err.contains("--resume"))

@@ -250,7 +250,7 @@ func identitySample(tw: Int, th: Int, sw: Int, sh: Int, ox: Int, oy: Int) -> Tra
         #expect(maxErr < 1e-5, "max error vs naive clamp-to-edge 2-D convolution \(maxErr)")
     }
 
-    @Test func jpegLikeIsStraightThrough() throws {
+    @Test func jpegBackwardIsItsLinearPartsAdjoint() throws {
         let (tw, sw) = (8, 24)
         let r = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sw)
         let tex = randomBuffer(tw * tw * 3, seed: 51, lo: 0.2, hi: 0.8), scene = randomBuffer(sw * sw * 3, seed: 52, lo: 0.2, hi: 0.8)
@@ -261,14 +261,21 @@ func identitySample(tw: Int, th: Int, sw: Int, sh: Int, ox: Int, oy: Int) -> Tra
         let (q100, c1) = try r.forward(texture: tex, mask: mask, scene: scene, sample: s)
         s.jpegQuality = 10
         let q10 = try r.forward(texture: tex, mask: mask, scene: scene, sample: s).image
-        let e100 = zip(plain, q100).map { abs($0 - $1) }.max() ?? 0
-        let e10 = zip(plain, q10).map { abs($0 - $1) }.max() ?? 0
+        var linear = plain                                  // colour transform and 4:2:0 chroma, no quantisation
+        try JPEGLike.apply(&linear, width: sw, height: sw, quality: nil)
+        let e100 = zip(linear, q100).map { abs(min(max($0, 0), 1) - $1) }.max() ?? 0
+        let e10 = zip(linear, q10).map { abs(min(max($0, 0), 1) - $1) }.max() ?? 0
         #expect(e100 < 3.0 / 255 && e10 > e100, "q100 \(e100), q10 \(e10)")
         let w = randomBuffer(sw * sw * 3, seed: 53, lo: -1, hi: 1)
+        // Quantisation is straight-through: the JPEG render's backward is the plain render's
+        // backward of Lᵀ w (L: colour transform and 4:2:0 chroma subsampling).
+        var ltw = w
+        try JPEGLike.backward(&ltw, width: sw, height: sw)
         var d0 = [Float](repeating: 0, count: tex.count), d1 = d0
-        try r.backward(dImage: w, cache: c0, dTexture: &d0)
+        try r.backward(dImage: ltw, cache: c0, dTexture: &d0)
         try r.backward(dImage: w, cache: c1, dTexture: &d1)
         #expect(d0 == d1)
+        #expect(ltw != w)
     }
 
     // MARK: Determinism
