@@ -271,40 +271,51 @@ public enum JPEGLike {
     }
 
     /// In place on one (H, W) plane (level-shifted, 0...255 units): 8 × 8 blocks (partial border
-    /// blocks padded by edge replication), DCT, quantise with `table`, inverse DCT.
+    /// blocks padded by edge replication), DCT, quantise with `table`, inverse DCT. A block is 8
+    /// SIMD rows: F = C B Cᵀ and B = Cᵀ F C as four 8 × 8 products of rows.
     static func quantise(_ plane: UnsafeMutablePointer<Float>, width W: Int, height H: Int, table q: [Float]) {
-        let blk = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 64), tmp = blk + 64
-        defer { blk.deallocate() }
+        let rows = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 5 * 8)
+        defer { rows.deallocate() }
+        let c = rows, ct = rows + 8, steps = rows + 16, blk = rows + 24, tmp = rows + 32
+        for u in 0..<8 {
+            for x in 0..<8 { c[u][x] = dct[u * 8 + x]; ct[x][u] = dct[u * 8 + x]; steps[u][x] = q[u * 8 + x] }
+        }
         for by in stride(from: 0, to: H, by: 8) {
             for bx in stride(from: 0, to: W, by: 8) {
+                let full = by + 8 <= H && bx + 8 <= W
                 for j in 0..<8 {
-                    for i in 0..<8 { blk[j * 8 + i] = plane[min(by + j, H - 1) * W + min(bx + i, W - 1)] }
+                    if full {
+                        blk[j] = UnsafeRawPointer(plane + (by + j) * W + bx).loadUnaligned(as: SIMD8<Float>.self)
+                    } else {
+                        for i in 0..<8 { blk[j][i] = plane[min(by + j, H - 1) * W + min(bx + i, W - 1)] }
+                    }
                 }
-                // F = C B Cᵀ, quantised; B = Cᵀ F C.
-                product8(dct, blk, into: tmp)
-                product8(tmp, dct, transposeB: true, into: blk)
-                for t in 0..<64 { let qq = q[t]; blk[t] = (blk[t] / qq).rounded() * qq }
-                product8(dct, transposeA: true, blk, into: tmp)
-                product8(tmp, dct, into: blk)
+                rowProduct(c, blk, into: tmp)                   // C B
+                rowProduct(tmp, ct, into: blk)                  // (C B) Cᵀ = F
+                for u in 0..<8 { blk[u] = (blk[u] / steps[u]).rounded(.toNearestOrAwayFromZero) * steps[u] }
+                rowProduct(ct, blk, into: tmp)                  // Cᵀ F
+                rowProduct(tmp, c, into: blk)                   // (Cᵀ F) C = B
                 for j in 0..<min(8, H - by) {
-                    for i in 0..<min(8, W - bx) { plane[(by + j) * W + bx + i] = blk[j * 8 + i] }
+                    if full {
+                        UnsafeMutableRawPointer(plane + (by + j) * W + bx).storeBytes(of: blk[j], as: SIMD8<Float>.self)
+                    } else {
+                        for i in 0..<min(8, W - bx) { plane[(by + j) * W + bx + i] = blk[j][i] }
+                    }
                 }
             }
         }
     }
 
-    /// c = A · B for 8 × 8 row-major matrices, each sum taken in order k = 0..<8 from 0:
-    /// c[i·8 + j] = Σ_k A(i, k) · B(k, j), where A(i, k) = a[i·8 + k], or a[k·8 + i] when
-    /// `transposeA` (likewise B). `c` must not alias `a` or `b`.
+    /// y = a · b for 8 × 8 matrices held as 8 SIMD rows: row u of y = Σ_k a(u, k) · (row k of b).
+    /// `y` must not alias `a` or `b`.
     @inline(__always)
-    private static func product8(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>,
-                                 transposeB: Bool = false, into c: UnsafeMutablePointer<Float>) {
-        for i in 0..<8 {
-            for j in 0..<8 {
-                var s: Float = 0
-                for k in 0..<8 { s += a[transposeA ? k * 8 + i : i * 8 + k] * b[transposeB ? j * 8 + k : k * 8 + j] }
-                c[i * 8 + j] = s
-            }
+    private static func rowProduct(_ a: UnsafePointer<SIMD8<Float>>, _ b: UnsafePointer<SIMD8<Float>>,
+                                   into y: UnsafeMutablePointer<SIMD8<Float>>) {
+        for u in 0..<8 {
+            let au = a[u]
+            var acc = au[0] * b[0]
+            for k in 1..<8 { acc.addProduct(au[k], b[k]) }
+            y[u] = acc
         }
     }
 }
