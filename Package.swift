@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageShims"], swiftSettings: kernelFlags),
 
         // MARK: - Engine
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // Hand-written SIMD kernels (AVX-512 GEMM), chosen at run time by CPU.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: kernelFlags),
         .target(
             name: "Checkpoints",
             dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
@@ -75,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "robustpatch",
             dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms"], swiftSettings: kernelFlags),
+        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),

@@ -1,6 +1,8 @@
 // GEMM: the one matrix multiply the engine uses (OpenBLAS sgemm, row-major), and its naive
 // reference. Not a general BLAS binding.
 internal import CBLAS
+internal import CKernels
+import Foundation
 
 public enum Transpose: Sendable { case none, transposed }
 
@@ -83,4 +85,43 @@ public enum Gemm {
 
     /// Threads OpenBLAS may use (it is told once; our own kernels use `Parallel`).
     public static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+// MARK: - Packed operands and the AVX-512 kernel
+
+/// A GEMM's B operand (k × n) packed once, e.g. a layer's weights at load, for the AVX-512
+/// micro-kernel (panels of 32 columns). Only built where that kernel runs (`Gemm.usesAVX512`).
+public struct PackedMatrix: Sendable {
+    public let k: Int, n: Int
+    let panels: [Float]
+
+    /// B (k × n) from `b` with leading dimension `ldb`; `transposed`: B[r][c] is b[c · ldb + r].
+    /// nil when this machine does not run the kernel (the caller keeps its portable path).
+    public init?(b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int, transposed: Bool) {
+        guard Gemm.usesAVX512, k > 0, n > 0, k <= Int(Int32.max), n <= Int(Int32.max) else { return nil }
+        self.k = k; self.n = n
+        var p = [Float](repeating: 0, count: rp_packed32_count(Int32(k), Int32(n)))
+        p.withUnsafeMutableBufferPointer { rp_pack32(b, Int32(k), Int32(n), Int32(ldb), transposed ? 1 : 0, $0.baseAddress!) }
+        panels = p
+    }
+}
+
+extension Gemm {
+    /// Whether the AVX-512 micro-kernel runs here: the CPU and OS support AVX-512F, and
+    /// ROBUSTPATCH_KERNELS is not "blas" (which keeps OpenBLAS everywhere, for comparisons).
+    public static let usesAVX512: Bool = hasAVX512 && ProcessInfo.processInfo.environment["ROBUSTPATCH_KERNELS"]?.lowercased() != "blas"
+
+    /// Whether this CPU and OS run AVX-512F code (CPUID and XCR0).
+    public static var hasAVX512: Bool { rp_cpu_has_avx512f() == 1 }
+
+    /// C (m × n, ldc) = A (m × k, lda) · B (+ C when `accumulate`), on the calling thread, with
+    /// the AVX-512 kernel. B's k and n are the packed operand's.
+    public static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, packed b: PackedMatrix,
+                                accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(usesAVX512, "the AVX-512 kernel was called on a machine without it")
+        guard m > 0 else { return }
+        b.panels.withUnsafeBufferPointer { p in
+            rp_gemm_packed32_avx512(Int32(m), Int32(b.n), Int32(b.k), a, Int32(lda), p.baseAddress!, c, Int32(ldc), accumulate ? 1 : 0)
+        }
+    }
 }

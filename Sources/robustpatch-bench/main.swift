@@ -5,6 +5,7 @@
 import Attack
 import Foundation
 import Networks
+import Tensors
 import Transforms
 
 struct Options {
@@ -38,7 +39,9 @@ struct Options {
 
 /// The JSON line for scripts (Scripts/bench.sh), keys in snake_case and sorted.
 struct BenchLine: Encodable {
-    struct Result: Encodable { var batch: Int; var mode: String?; var secondsPerStep: Double?; var samplesPerS: Double }
+    struct Result: Encodable {
+        var batch: Int; var mode: String?; var secondsPerStep: Double?; var samplesPerS: Double; var percentOfPeak: Double? = nil
+    }
     var engine = "robustpatch"
     var mode: String?
     var model: String?
@@ -47,6 +50,8 @@ struct BenchLine: Encodable {
     var forwardMs: Double?
     var backwardMs: Double?
     var results: [Result]?
+    var peakGflops: Double?
+    var kernel: String?
 
     func print() throws {
         let e = JSONEncoder()
@@ -148,8 +153,13 @@ do {
     let s = model.inputSize
     let runner = ModelRunner(model: model)
     let gflop = 2 * Double(model.multiplyAdds(size: s)) / 1e9
-    print("model \(model.name) \(s)×\(s), \(String(format: "%.3f", gflop)) GFLOP per forward, threads \(Parallel.threadCount)")
-    print("batch  mode              samples/s   ms/batch   GFLOP/s")
+    print("model \(model.name) \(s)×\(s), \(String(format: "%.3f", gflop)) GFLOP per forward, threads \(Parallel.threadCount), "
+          + "pointwise GEMM: \(Gemm.usesAVX512 ? "AVX-512 packed kernel" : "OpenBLAS")")
+    let peak = Peak.measure(seconds: 1)
+    if let peak {
+        print(String(format: "peak: %.0f GFLOP/s fp32 (%@ FMA loop, %d threads)", peak.gflops, peak.instructions, peak.threads))
+    }
+    print("batch  mode              samples/s   ms/batch   GFLOP/s  % of peak")
     var results: [BenchLine.Result] = []
     for batch in opts.batches {
         let x = Tensor(zeros: [batch, s, s, 3])
@@ -162,12 +172,14 @@ do {
                 if factor > 1 { runner.backward(dLogits.unsafePointer, into: dx.unsafePointer) }
             }
             let sps = Double(r.iterations * batch) / r.elapsed
-            print(String(format: "%5d  %-16@  %9.1f  %9.1f  %8.1f", batch, mode, sps, 1000 * r.elapsed / Double(r.iterations), sps * gflop * factor))
-            results.append(.init(batch: batch, mode: mode, samplesPerS: sps))
+            let rate = sps * gflop * factor
+            print(String(format: "%5d  %-16@  %9.1f  %9.1f  %8.1f  %8@", batch, mode, sps, 1000 * r.elapsed / Double(r.iterations), rate,
+                         peak.map { String(format: "%.1f %%", 100 * rate / $0.gflops) } ?? "-"))
+            results.append(.init(batch: batch, mode: mode, samplesPerS: sps, percentOfPeak: peak.map { 100 * rate / $0.gflops }))
         }
     }
     if Profiler.shared.enabled { print(Profiler.shared.report()) }
-    try BenchLine(model: model.name, results: results).print()
+    try BenchLine(model: model.name, results: results, peakGflops: peak?.gflops, kernel: Gemm.usesAVX512 ? "avx512" : "openblas").print()
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     exit(1)

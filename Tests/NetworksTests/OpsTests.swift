@@ -230,3 +230,38 @@ func gemm() {
         #expect(err < 1e-3, "\(ta) \(tb): max |Δ| \(err)")
     }
 }
+
+@Test("AVX-512 packed GEMM matches the naive triple loop on odd shapes (rows not a multiple of 12, columns of 32), B plain or transposed, C accumulated or not")
+func packedGemm() throws {
+    guard Gemm.hasAVX512 else {
+        // Never taken on a machine without AVX-512: no packed operand is built, so no layer calls it.
+        #expect(!Gemm.usesAVX512)
+        var b = [Float](repeating: 1, count: 4)
+        #expect(b.withUnsafeMutableBufferPointer { PackedMatrix(b: $0.baseAddress!, k: 2, n: 2, ldb: 2, transposed: false) } == nil)
+        print("packed GEMM: this CPU has no AVX-512F; the OpenBLAS path is the one in use")
+        return
+    }
+    guard Gemm.usesAVX512 else { print("packed GEMM: ROBUSTPATCH_KERNELS=blas, kernel not in use"); return }
+    for (m, n, k) in [(1, 1, 1), (13, 17, 3), (12, 32, 16), (25, 33, 7), (7, 100, 40), (50, 31, 129), (3, 64, 1)] {
+        for transposed in [false, true] {
+            for accumulate in [false, true] {
+                let b = randomValues(k * n, seed: UInt64(m * 7 + n)), a = randomValues(m * (k + 2), seed: UInt64(k * 5 + m))
+                let ldb = transposed ? k : n, lda = k + 2, ldc = n + 3
+                let packed = try #require(b.withUnsafeBufferPointer {
+                    PackedMatrix(b: $0.baseAddress!, k: k, n: n, ldb: ldb, transposed: transposed)
+                })
+                var ref = randomValues(m * ldc, seed: 99)
+                var c = ref
+                Gemm.multiplyNaive(.none, transposed ? .transposed : .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                   beta: accumulate ? 1 : 0, c: &ref, ldc: ldc)
+                c.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(m: m, a: a, lda: lda, packed: packed, accumulate: accumulate, c: cp.baseAddress!, ldc: ldc)
+                }
+                // The padding columns of each row of C stay untouched.
+                var err: Float = 0
+                for i in 0..<(m * ldc) { err = max(err, abs(c[i] - ref[i])) }
+                #expect(err < 1e-4, "m \(m) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate): max |Δ| \(err)")
+            }
+        }
+    }
+}

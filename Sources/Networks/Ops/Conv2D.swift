@@ -1,6 +1,7 @@
 // Conv2D: NHWC convolution (stride, padding, groups) with bias and a fused activation; forward and
 // backward to the INPUT only (weights are frozen; BatchNorm is folded in at load time).
-// Fast path: im2col + OpenBLAS GEMM (a 1×1 stride-1 convolution is a plain GEMM, no im2col).
+// Fast path: im2col + OpenBLAS GEMM (a 1×1 stride-1 convolution is a plain GEMM, no im2col; on
+// AVX-512 machines it runs our own packed micro-kernel, Gemm.multiply(packed:)).
 // Depthwise convolutions (groups == channels) have their own SIMD kernel: DepthwiseConv2D.
 import Tensors
 
@@ -17,6 +18,9 @@ public struct Conv2D: Sendable {
     /// (Cout, Cin) copy of a pointwise convolution's weight when Cin < 32: OpenBLAS runs the
     /// narrow-K forward GEMM ~1.5× faster with a transposed B (measured: K=16, N=96). Else empty.
     let weightTransposed: [Float]
+    /// A pointwise convolution's GEMM operands packed for the AVX-512 kernel, where it runs:
+    /// forward B = W (Cin × Cout), backward B = Wᵀ (Cout × Cin). nil elsewhere (OpenBLAS).
+    let packedForward: PackedMatrix?, packedBackward: PackedMatrix?
 
     /// `torchWeight` is PyTorch's (Cout, Cin/groups, KH, KW) layout.
     public init(torchWeight: [Float], bias: [Float]?, outputChannels: Int, inputChannels: Int, kernelHeight: Int, kernelWidth: Int,
@@ -37,6 +41,16 @@ public struct Conv2D: Sendable {
             weightTransposed = t
         } else {
             weightTransposed = []
+        }
+        if kernelHeight == 1 && kernelWidth == 1 && groups == 1 && stride == 1 {
+            packedForward = w.withUnsafeBufferPointer {
+                PackedMatrix(b: $0.baseAddress!, k: inputChannels, n: outputChannels, ldb: outputChannels, transposed: false)
+            }
+            packedBackward = w.withUnsafeBufferPointer {
+                PackedMatrix(b: $0.baseAddress!, k: outputChannels, n: inputChannels, ldb: outputChannels, transposed: true)
+            }
+        } else {
+            packedForward = nil; packedBackward = nil
         }
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
@@ -75,7 +89,9 @@ public struct Conv2D: Sendable {
                 var r0 = range.lowerBound
                 while r0 < range.upperBound {
                     let r1 = min(r0 + tile, range.upperBound)
-                    if let wt = wtp.value {
+                    if let packed = packedForward {
+                        Gemm.multiply(m: r1 - r0, a: x + r0 * cin, lda: cin, packed: packed, c: y + r0 * cout, ldc: cout)
+                    } else if let wt = wtp.value {
                         Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cout, k: cin, a: x + r0 * cin, lda: cin,
                                                   b: wt, ldb: cin, c: y + r0 * cout, ldc: cout)
                     } else {
@@ -149,8 +165,13 @@ public struct Conv2D: Sendable {
                     while r0 < range.upperBound {
                         let r1 = min(r0 + tile, range.upperBound)
                         if act == .relu6 { ReLU6.backward(dy: dy + r0 * cout, y: y + r0 * cout, dx: dy + r0 * cout, count: (r1 - r0) * cout) }
-                        Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cin, k: cout, a: dy + r0 * cout, lda: cout,
-                                                  b: w, ldb: cout, beta: accumulate ? 1 : 0, c: dx + r0 * cin, ldc: cin)
+                        if let packed = packedBackward {
+                            Gemm.multiply(m: r1 - r0, a: dy + r0 * cout, lda: cout, packed: packed, accumulate: accumulate,
+                                          c: dx + r0 * cin, ldc: cin)
+                        } else {
+                            Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cin, k: cout, a: dy + r0 * cout, lda: cout,
+                                                      b: w, ldb: cout, beta: accumulate ? 1 : 0, c: dx + r0 * cin, ldc: cin)
+                        }
                         r0 = r1
                     }
                 }

@@ -1,0 +1,31 @@
+// Hand-written SIMD kernels the engine dispatches to at run time when the CPU has the
+// instructions (AVX-512F here); the caller keeps a portable path for every other machine.
+#ifndef RP_KERNELS_H
+#define RP_KERNELS_H
+#include <stddef.h>
+
+/// 1 when this CPU and OS run AVX-512F code (CPUID and XCR0), else 0. Cached after the first call.
+int rp_cpu_has_avx512f(void);
+
+/// 1 when this CPU and OS run AVX2 + FMA code, else 0.
+int rp_cpu_has_avx2_fma(void);
+
+/// Peak probes for the benchmark: `iterations` × 24 independent 16-lane FMAs (AVX-512F), or the
+/// same FLOPs as 8-lane AVX2 FMAs. Call each only where the CPU has it. The result keeps the work.
+float rp_fma_loop_avx512(long iterations);
+float rp_fma_loop_avx2(long iterations);
+
+/// Floats in B packed for rp_gemm_packed32: ceil(n / 32) panels of k rows × 32 columns.
+size_t rp_packed32_count(int k, int n);
+
+/// Packs B (k × n) into panels of 32 columns, zero-padded: panel p, row r holds
+/// B[r][32p ..< 32p + 32]. B is row-major with leading dimension ldb; `transposed` != 0 reads
+/// B[r][c] from b[c * ldb + r] (B given as its n × k transpose).
+void rp_pack32(const float *b, int k, int n, int ldb, int transposed, float *packed);
+
+/// C (m × n, ldc) = A (m × k, row-major, lda) · B (packed by rp_pack32), plus C when
+/// `accumulate` != 0. AVX-512F only: call it only when rp_cpu_has_avx512f() returns 1.
+void rp_gemm_packed32_avx512(int m, int n, int k, const float *a, int lda, const float *packed,
+                             float *c, int ldc, int accumulate);
+
+#endif
