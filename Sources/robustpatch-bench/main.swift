@@ -154,7 +154,7 @@ do {
     let runner = ModelRunner(model: model)
     let gflop = 2 * Double(model.multiplyAdds(size: s)) / 1e9
     print("model \(model.name) \(s)×\(s), \(String(format: "%.3f", gflop)) GFLOP per forward, threads \(Parallel.threadCount), "
-          + "pointwise GEMM: \(Gemm.usesAVX512 ? "AVX-512 packed kernel" : "OpenBLAS")")
+          + "pointwise GEMM: \(Gemm.usesAVX512 ? "AVX-512 packed kernel (ROBUSTPATCH_KERNELS=avx512)" : "OpenBLAS")")
     let peak = Peak.measure(seconds: 1)
     if let peak {
         print(String(format: "peak: %.0f GFLOP/s fp32 (%@ FMA loop, %d threads)", peak.gflops, peak.instructions, peak.threads))

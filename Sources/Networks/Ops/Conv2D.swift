@@ -1,7 +1,7 @@
 // Conv2D: NHWC convolution (stride, padding, groups) with bias and a fused activation; forward and
 // backward to the INPUT only (weights are frozen; BatchNorm is folded in at load time).
 // Fast path: im2col + OpenBLAS GEMM (a 1×1 stride-1 convolution is a plain GEMM, no im2col; on
-// AVX-512 machines it runs our own packed micro-kernel, Gemm.multiply(packed:)).
+// AVX-512 machines, with ROBUSTPATCH_KERNELS=avx512, our own packed micro-kernel instead).
 // Depthwise convolutions (groups == channels) have their own SIMD kernel: DepthwiseConv2D.
 import Tensors
 
@@ -18,7 +18,7 @@ public struct Conv2D: Sendable {
     /// (Cout, Cin) copy of a pointwise convolution's weight when Cin < 32: OpenBLAS runs the
     /// narrow-K forward GEMM ~1.5× faster with a transposed B (measured: K=16, N=96). Else empty.
     let weightTransposed: [Float]
-    /// A pointwise convolution's GEMM operands packed for the AVX-512 kernel, where it runs:
+    /// A pointwise convolution's GEMM operands packed for the AVX-512 kernel, when it is in use:
     /// forward B = W (Cin × Cout), backward B = Wᵀ (Cout × Cin). nil elsewhere (OpenBLAS).
     let packedForward: PackedMatrix?, packedBackward: PackedMatrix?
 
@@ -42,7 +42,7 @@ public struct Conv2D: Sendable {
         } else {
             weightTransposed = []
         }
-        if kernelHeight == 1 && kernelWidth == 1 && groups == 1 && stride == 1 {
+        if Gemm.usesAVX512 && kernelHeight == 1 && kernelWidth == 1 && groups == 1 && stride == 1 {
             packedForward = w.withUnsafeBufferPointer {
                 PackedMatrix(b: $0.baseAddress!, k: inputChannels, n: outputChannels, ldb: outputChannels, transposed: false)
             }
