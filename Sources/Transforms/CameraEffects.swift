@@ -152,17 +152,13 @@ public enum JPEGLike {
     /// In place on img (H, W, 3) in [0, 1]. `quality` nil: the linear part only (no quantisation).
     static func apply(_ img: UnsafeMutablePointer<Float>, width W: Int, height H: Int, quality: Int?) {
         let n = W * H, cw = (W + 1) / 2, chh = (H + 1) / 2
-        var planes = [Float](repeating: 0, count: 3 * n)
-        var chroma = [Float](repeating: 0, count: 2 * cw * chh)
-        planes.withUnsafeMutableBufferPointer { pp in chroma.withUnsafeMutableBufferPointer { cp in
-            let Y = pp.baseAddress!, Cb = Y + n, Cr = Y + 2 * n
+        withPlanes(width: W, height: H) { Y, Cb, Cr, cb, cr in
             for i in 0..<n {
                 let r = img[i * 3] * 255, g = img[i * 3 + 1] * 255, b = img[i * 3 + 2] * 255
                 Y[i] = 0.299 * r + 0.587 * g + 0.114 * b - 128
                 Cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b
                 Cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b
             }
-            let cb = cp.baseAddress!, cr = cb + cw * chh
             downsample(Cb, width: W, height: H, into: cb)
             downsample(Cr, width: W, height: H, into: cr)
             if let quality {
@@ -179,16 +175,13 @@ public enum JPEGLike {
                 img[i * 3 + 1] = (yy - 0.344136 * u - 0.714136 * v) / 255
                 img[i * 3 + 2] = (yy + 1.772 * u) / 255
             }
-        } }
+        }
     }
 
     /// In place on g (H, W, 3): g <- Lᵀ g, the exact adjoint of `apply(quality: nil)`.
     static func backward(_ g: UnsafeMutablePointer<Float>, width W: Int, height H: Int) {
-        let n = W * H, cw = (W + 1) / 2, chh = (H + 1) / 2
-        var planes = [Float](repeating: 0, count: 3 * n)
-        var chroma = [Float](repeating: 0, count: 2 * cw * chh)
-        planes.withUnsafeMutableBufferPointer { pp in chroma.withUnsafeMutableBufferPointer { cp in
-            let Y = pp.baseAddress!, Cb = Y + n, Cr = Y + 2 * n
+        let n = W * H
+        withPlanes(width: W, height: H) { Y, Cb, Cr, cb, cr in
             // Adjoint of YCbCr -> RGB (the 1/255 and the ·255 of the forward cancel).
             for i in 0..<n {
                 let r = g[i * 3], gg = g[i * 3 + 1], b = g[i * 3 + 2]
@@ -196,7 +189,6 @@ public enum JPEGLike {
                 Cb[i] = -0.344136 * gg + 1.772 * b
                 Cr[i] = 1.402 * r - 0.714136 * gg
             }
-            let cb = cp.baseAddress!, cr = cb + cw * chh
             upsampleAdjoint(Cb, width: W, height: H, into: cb)
             upsampleAdjoint(Cr, width: W, height: H, into: cr)
             downsampleAdjoint(cb, width: W, height: H, into: Cb)
@@ -208,7 +200,18 @@ public enum JPEGLike {
                 g[i * 3 + 1] = 0.587 * y - 0.331264 * u - 0.418688 * v
                 g[i * 3 + 2] = 0.114 * y + 0.5 * u - 0.081312 * v
             }
-        } }
+        }
+    }
+
+    /// Scratch planes for one image: Y, Cb, Cr at full resolution (H, W) and cb, cr subsampled
+    /// ((H + 1) / 2, (W + 1) / 2).
+    private static func withPlanes(width W: Int, height H: Int, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let n = W * H, sub = ((W + 1) / 2) * ((H + 1) / 2)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: 3 * n + 2 * sub)
+        buffer.initialize(repeating: 0, count: 3 * n + 2 * sub)
+        defer { buffer.deallocate() }
+        body(buffer, buffer + n, buffer + 2 * n, buffer + 3 * n, buffer + 3 * n + sub)
     }
 
     /// (H, W) -> ((H + 1) / 2, (W + 1) / 2): the mean of each 2 × 2 block, edges replicated.
