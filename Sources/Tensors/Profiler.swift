@@ -32,5 +32,11 @@ public final class Profiler: @unchecked Sendable {
         }.joined(separator: "\n")
     }
 
+    /// Total seconds and calls per stage so far.
+    public func snapshot() -> [String: (seconds: Double, calls: Int)] {
+        lock.lock(); defer { lock.unlock() }
+        return totals
+    }
+
     public func reset() { lock.lock(); totals.removeAll(); lock.unlock() }
 }

@@ -61,9 +61,8 @@ struct BenchLine: Encodable {
     }
 }
 
-func measure(seconds: Double, _ body: () -> Void) -> (iterations: Int, elapsed: Double) {
-    body()  // warm-up: allocates the workspace
-    body()
+func measure(seconds: Double, warmUp: Bool = true, _ body: () -> Void) -> (iterations: Int, elapsed: Double) {
+    if warmUp { body(); body() }  // allocates the workspace
     let start = DispatchTime.now().uptimeNanoseconds
     var n = 0
     var elapsed = 0.0
@@ -90,13 +89,36 @@ func benchmarkEOT(_ opts: Options) throws {
         c.batch = batch; c.steps = 1_000_000; c.validationSamples = 1
         c.presetName = presetName; c.distribution = distribution
         let trainer = try PatchTrainer(config: c, models: [model], train: train, validation: val)
-        let r = measure(seconds: opts.seconds) { _ = try? trainer.step() }
+        // Two warm-up steps (workspace allocation), then the profile counts only timed steps.
+        for _ in 0..<2 { _ = try? trainer.step() }
+        Profiler.shared.reset()
+        let r = measure(seconds: opts.seconds, warmUp: false) { _ = try? trainer.step() }
         let perStep = r.elapsed / Double(r.iterations)
         print(String(format: "%5d  %7.3f  %10.1f", batch, perStep, Double(batch) / perStep))
         results.append(.init(batch: batch, secondsPerStep: perStep, samplesPerS: Double(batch) / perStep))
+        if Profiler.shared.enabled { printStages(stepSeconds: perStep) }
     }
-    if Profiler.shared.enabled { print(Profiler.shared.report()) }
     try BenchLine(mode: "eot", results: results).print()
+}
+
+/// Where one EOT step's time goes (ROBUSTPATCH_PROFILE=1): the trainer's top-level stages per
+/// step (their totals over the timed steps, over their call counts) and
+/// the rest of the step (sampling, loss, TV, Adam, thread hand-offs) as the difference.
+func printStages(stepSeconds: Double) {
+    let stages = [("eot render", "render (printer, warp, lighting, camera effects)"), ("eot model forward", "model forward"),
+                  ("eot model backward", "model backward to the input"), ("eot render backward", "render backward to the texture")]
+    let totals = Profiler.shared.snapshot()
+    print("       stage                                               ms/step   % of step")
+    var accounted = 0.0
+    for (key, label) in stages {
+        guard let t = totals[key], t.calls > 0 else { continue }
+        let perStep = t.seconds / Double(t.calls)
+        accounted += perStep
+        print("       " + label.padding(toLength: 50, withPad: " ", startingAt: 0) + String(format: "  %8.1f  %9.1f", perStep * 1000, 100 * perStep / stepSeconds))
+    }
+    let rest = max(stepSeconds - accounted, 0)
+    print("       " + "rest (sampling, loss, TV, Adam)".padding(toLength: 50, withPad: " ", startingAt: 0)
+          + String(format: "  %8.1f  %9.1f", rest * 1000, 100 * rest / stepSeconds))
 }
 
 /// Renderer throughput, one sample at a time (single-threaded, as PatchTrainer calls it per
