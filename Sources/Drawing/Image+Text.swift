@@ -1,9 +1,37 @@
 // Text drawn into an `Image` with a `BitmapFont` (by default the bundled public-domain 8×8 font),
 // magnified by an integer factor so strokes stay crisp. ASCII 32–126 render; other characters
-// render as '?'; "\n" starts a new line. Not a text shaper: no kerning, no wrapping, no Unicode.
+// render as '?'; "\n" starts a new line. Not a text shaper: no kerning, no Unicode; `wrapped`
+// splits a paragraph into lines by words.
 import Imaging
 
 extension Image {
+    /// `s` with every character the 8×8 font cannot draw (outside ASCII 32–126) replaced by "?".
+    public static func drawable(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { (32...126).contains($0.value) ? $0 : "?" }))
+    }
+
+    /// Splits `text` into at most `maxLines` lines of at most `width` characters (word wrap,
+    /// hard cut for long words, "." marks a truncation).
+    public static func wrapped(_ text: String, width: Int, maxLines: Int = .max) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ").map(String.init) {
+            var w = word
+            while w.count > width {          // a word longer than a line is cut
+                if !current.isEmpty { lines.append(current); current = "" }
+                lines.append(String(w.prefix(width)))
+                w = String(w.dropFirst(width))
+            }
+            if w.isEmpty { continue }
+            if current.isEmpty { current = w } else if current.count + 1 + w.count <= width { current += " " + w } else { lines.append(current); current = w }
+        }
+        if !current.isEmpty { lines.append(current) }
+        if lines.count > maxLines {
+            lines = Array(lines.prefix(maxLines))
+            lines[maxLines - 1] = String(lines[maxLines - 1].prefix(width - 1)) + "."
+        }
+        return lines
+    }
+
     /// Pixels one character advances: 8 × `scale`.
     public static func characterAdvance(scale: Int) -> Int { BitmapFont.glyphWidth * max(scale, 1) }
 

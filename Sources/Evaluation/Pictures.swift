@@ -43,33 +43,6 @@ public enum Pictures {
     static let text = 2              // font scale of all labels: 16 px glyphs
     static let pad = 12
 
-    /// Replaces what the 8×8 font cannot draw.
-    static func ascii(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { (32...126).contains($0.value) ? $0 : "?" }))
-    }
-
-    /// Splits `text` into at most `maxLines` lines of at most `width` characters (word wrap,
-    /// hard cut for long words, "." marks a truncation).
-    static func wrap(_ text: String, width: Int, maxLines: Int) -> [String] {
-        var lines: [String] = [], current = ""
-        for word in text.split(separator: " ").map(String.init) {
-            var w = word
-            while w.count > width {          // a word longer than a line is cut
-                if !current.isEmpty { lines.append(current); current = "" }
-                lines.append(String(w.prefix(width)))
-                w = String(w.dropFirst(width))
-            }
-            if w.isEmpty { continue }
-            if current.isEmpty { current = w } else if current.count + 1 + w.count <= width { current += " " + w } else { lines.append(current); current = w }
-        }
-        if !current.isEmpty { lines.append(current) }
-        if lines.count > maxLines {
-            lines = Array(lines.prefix(maxLines))
-            lines[maxLines - 1] = String(lines[maxLines - 1].prefix(width - 1)) + "."
-        }
-        return lines
-    }
-
     static func percentText(_ p: Float) -> String { String(format: "%.0f%%", Double(p) * 100) }
 
     // MARK: Contact sheet
@@ -87,13 +60,13 @@ public enum Pictures {
         let left = pad + max(Image.textWidth(sheet.rows.factor.axisTitle, scale: text), rowValues.map { Image.textWidth($0, scale: text) }.max() ?? 0) + pad
         let gridWidth = nc * cell + (nc - 1) * gap
         let goal = sheet.target.map { "target \($0) \(labels[$0])" } ?? "untargeted"
-        let title = ascii("\(sheet.patchName) on \(sheet.modelName) - \(goal)")
-        let subtitle = ascii("scene \(sheet.sceneName), clean prediction: \(labels[sheet.cleanTop1])")
+        let title = Image.drawable("\(sheet.patchName) on \(sheet.modelName) - \(goal)")
+        let subtitle = Image.drawable("scene \(sheet.sceneName), clean prediction: \(labels[sheet.cleanTop1])")
         let top = pad + 2 * lh + pad + lh + lh + 4           // title, subtitle, gap, column title, column values
         let legendItems: [(Color, String)] = [
-            (targetColor, sheet.target.map { ascii("target (\(labels[$0]))") } ?? "-"),
+            (targetColor, sheet.target.map { Image.drawable("target (\(labels[$0]))") } ?? "-"),
             (otherColor, "other class"),
-            (unchangedColor, ascii("unchanged (\(labels[sheet.cleanTop1]))")),
+            (unchangedColor, Image.drawable("unchanged (\(labels[sheet.cleanTop1]))")),
         ].filter { $0.1 != "-" }
         let legendHeight = lh + pad
         let width = max(left + gridWidth + pad, pad + Image.textWidth(title, scale: text) + pad, pad + Image.textWidth(subtitle, scale: text) + pad,
@@ -123,7 +96,7 @@ public enum Pictures {
                 let frame: Color = g.outcome == .target ? targetColor : g.outcome == .other ? otherColor : unchangedColor
                 img.fillRect(x: x0, y: y0, width: cell, height: cell, color: frame)
                 img.blit(try Image(width: s, height: s, channels: 3, pixels: g.pixels), x: x0 + border, y: y0 + border)
-                let lines = wrap(ascii(labels[g.top1]) + " " + percentText(g.probability), width: chars, maxLines: 2)
+                let lines = Image.wrapped(Image.drawable(labels[g.top1]) + " " + percentText(g.probability), width: chars, maxLines: 2)
                 let band = lines.count * lh + 6
                 img.fillRect(x: x0 + border, y: y0 + border + s - band, width: s, height: band, color: Color(gray: 0, alpha: 0.62))
                 for (k, line) in lines.enumerated() {
@@ -163,12 +136,12 @@ public enum Pictures {
         let nr = map.rowValues.count, nc = map.columnValues.count
         let rowValues = map.rowValues.map { rf.axisValue($0) }, colValues = map.columnValues.map { cf.axisValue($0) }
         let left = pad + max(Image.textWidth(rf.axisTitle, scale: text), rowValues.map { Image.textWidth($0, scale: text) }.max() ?? 0) + pad
-        let titleText = ascii(title)
+        let titleText = Image.drawable(title)
         let gridWidth = nc * cellSize
         let barX = left + gridWidth + 2 * pad
         let barLabelWidth = Image.textWidth("100%", scale: text)
         let minWidth = max(barX + 24 + 8 + barLabelWidth + pad, pad + Image.textWidth(titleText, scale: text) + pad)
-        let noteLines = wrap(ascii(map.note), width: max(40, (minWidth - 2 * pad) / Image.characterAdvance(scale: text)), maxLines: 4)
+        let noteLines = Image.wrapped(Image.drawable(map.note), width: max(40, (minWidth - 2 * pad) / Image.characterAdvance(scale: text)), maxLines: 4)
         let width = max(minWidth, pad + (noteLines.map { Image.textWidth($0, scale: text) }.max() ?? 0) + pad)
         let colTitleY = pad + lh * (1 + noteLines.count) + pad
         let top = colTitleY + lh + lh + 4

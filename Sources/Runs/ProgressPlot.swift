@@ -29,13 +29,13 @@ public enum ProgressPlot {
     /// the plot, so no curve runs under them.
     public static func image(title: String, note: String, periodic: [Check], final: Check?) -> Image {
         let lh = Image.lineHeight(scale: text), small = Image.lineHeight(scale: 1)
-        let noteLines = wrap(ascii(note), columns: (width - 32) / Image.characterAdvance(scale: 1))
+        let noteLines = Image.wrapped(Image.drawable(note), width: (width - 32) / Image.characterAdvance(scale: 1))
         let legendTop = 12 + lh + noteLines.count * small + 8
         let legendLines = (periodic.isEmpty ? 0 : 1) + (final == nil ? 0 : 1)
         let top = legendTop + legendLines * (lh + 4) + 16
         let height = top + plotHeight + bottom
         var img = Image(width: width, height: height, channels: 3, fill: 1)
-        img.drawText(ascii(title), x: 16, y: 12, scale: text)
+        img.drawText(Image.drawable(title), x: 16, y: 12, scale: text)
         for (k, line) in noteLines.enumerated() {
             img.drawText(line, x: 16, y: 12 + lh + k * small, scale: 1, color: Color(gray: 0.35))
         }
@@ -79,7 +79,7 @@ public enum ProgressPlot {
         if let last = points.last {
             let label = "periodic check (\(last.c.proportion.trials) samples): \(percent(last.c.proportion.rate)) at step \(last.c.step)"
             img.fillRect(x: 20, y: legendY + 4, width: 7, height: 7, color: periodicColor)
-            img.drawText(ascii(label), x: 36, y: legendY, scale: text)
+            img.drawText(Image.drawable(label), x: 36, y: legendY, scale: text)
             legendY += lh + 4
         }
         if let final, let fx = xs.last {
@@ -89,7 +89,7 @@ public enum ProgressPlot {
             let label = "final check (\(final.proportion.trials) samples): \(percent(final.proportion.rate)) "
                 + "[\(percent(w.low))-\(percent(w.high))]"
             img.strokeRect(x: 18, y: legendY + 2, width: 11, height: 11, lineWidth: 2, color: finalColor)
-            img.drawText(ascii(label), x: 36, y: legendY, scale: text)
+            img.drawText(Image.drawable(label), x: 36, y: legendY, scale: text)
         }
         return img
     }
@@ -117,25 +117,10 @@ public enum ProgressPlot {
         return (limit, Array(stride(from: 0, through: limit + interval / 2, by: interval)))
     }
 
-    /// Greedy word wrap to at most `columns` characters a line.
-    static func wrap(_ text: String, columns: Int) -> [String] {
-        var lines: [String] = [], line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > columns { lines.append(line); line = "" }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        if !line.isEmpty { lines.append(line) }
-        return lines
-    }
-
     static func clock(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 
     static func percent(_ p: Double) -> String { String(format: "%.1f%%", p * 100) }
-
-    static func ascii(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.isASCII ? Character($0) : $0 == "–" || $0 == "—" ? "-" : $0 == "×" ? "x" : "?" })
-    }
 }
