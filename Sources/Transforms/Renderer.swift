@@ -15,6 +15,8 @@ public struct RenderCache: Sendable {
     let warped: [Float]         // (y1 - y0, x1 - x0, 3)   warped printed texture, before lighting
     let printerSlope: [Float]   // (Th, Tw, 3)             d printed / d texture: gain, or 0 where clamped
     let layout: MipLayout
+    /// The sample's motion blur and resampling operators (nil when off), built once for both passes.
+    let motion: MotionBlur?, resample: SeparableResample?
 }
 
 /// Renders patch textures of a fixed size into scenes of a fixed size (see the module's
@@ -156,20 +158,22 @@ public struct Renderer: Sendable {
         // 7. Camera effects on the whole image: motion blur, defocus blur, resampling, noise, JPEG.
         let n = H * W * 3
         let optics = cameraOperators(sample)
-        if let motion = optics.motion {
-            let copy = Array(UnsafeBufferPointer(start: img, count: n))
-            copy.withUnsafeBufferPointer { motion.forward($0.baseAddress!, into: img) }
-        }
         let kernel = Blur.kernel(sigma: sample.blurSigma)
-        if !kernel.isEmpty {
-            var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
-            tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
-                Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
-            } }
-        }
-        if let resample = optics.resample {
-            let copy = Array(UnsafeBufferPointer(start: img, count: n))
-            copy.withUnsafeBufferPointer { resample.forward($0.baseAddress!, into: img) }
+        if optics.motion != nil || optics.resample != nil || !kernel.isEmpty {
+            // Scratch: a copy of the image (the operators' input) and their intermediate.
+            var scratch = [Float](repeating: 0, count: 2 * n + (W + kernel.count) * 3)
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let copy = sp.baseAddress!, tmp = copy + n, pad = tmp + n
+                if let motion = optics.motion {
+                    copy.update(from: img, count: n)
+                    motion.forward(copy, into: img, tmp: tmp)
+                }
+                if !kernel.isEmpty { Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad) }
+                if let resample = optics.resample {
+                    copy.update(from: img, count: n)
+                    resample.forward(copy, into: img, tmp: tmp)
+                }
+            }
         }
         if sample.noiseSigma > 0 { Noise.add(img, count: n, sigma: Float(sample.noiseSigma), seed: sample.noiseSeed) }
         if let q = sample.jpegQuality { JPEGLike.apply(img, width: W, height: H, quality: q) }
@@ -177,7 +181,8 @@ public struct Renderer: Sendable {
 
         return RenderCache(sample: sample, sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene,
                            x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1,
-                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout)
+                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout,
+                           motion: optics.motion, resample: optics.resample)
     }
 
     /// Array convenience: returns the image (H, W, 3) and the cache.
@@ -235,24 +240,22 @@ public struct Renderer: Sendable {
         // (chroma subsampling); resample, blur, motion blur -> adjoints.
         var g = [Float](repeating: 0, count: n)                              // (H, W, 3)
         let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
-        let optics = cameraOperators(cache.sample)
-        var afterJPEG: [Float] = []
-        if cache.sample.jpegQuality != nil {
-            afterJPEG = Array(UnsafeBufferPointer(start: dimg, count: n))
-            afterJPEG.withUnsafeMutableBufferPointer { JPEGLike.backward($0.baseAddress!, width: W, height: H) }
-        }
-        g.withUnsafeMutableBufferPointer { gp in afterJPEG.withUnsafeBufferPointer { jp in
-            let dimg = jp.isEmpty ? dimg : jp.baseAddress!
-            if let resample = optics.resample { resample.backward(dimg, into: gp.baseAddress!) } else { gp.baseAddress!.update(from: dimg, count: n) }
-            if !kernel.isEmpty {
-                var tmp = [Float](repeating: 0, count: n), pad = [Float](repeating: 0, count: (W + kernel.count) * 3)
-                tmp.withUnsafeMutableBufferPointer { tp in pad.withUnsafeMutableBufferPointer { pd in
-                    Blur.backward(gp.baseAddress!, width: W, height: H, kernel: kernel, tmp: tp.baseAddress!, pad: pd.baseAddress!)
-                } }
+        let optics = (motion: cache.motion, resample: cache.resample)
+        // Scratch: the JPEG adjoint's output, the operators' intermediate and a copy.
+        var scratch = [Float](repeating: 0, count: 3 * n + (W + kernel.count) * 3)
+        g.withUnsafeMutableBufferPointer { gp in scratch.withUnsafeMutableBufferPointer { sp in
+            let gp = gp.baseAddress!, afterJPEG = sp.baseAddress!, tmp = afterJPEG + n, copy = tmp + n, pad = copy + n
+            var d = dimg
+            if cache.sample.jpegQuality != nil {
+                afterJPEG.update(from: dimg, count: n)
+                JPEGLike.backward(afterJPEG, width: W, height: H)
+                d = UnsafePointer(afterJPEG)
             }
+            if let resample = optics.resample { resample.backward(d, into: gp, tmp: tmp) } else { gp.update(from: d, count: n) }
+            if !kernel.isEmpty { Blur.backward(gp, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad) }
             if let motion = optics.motion {
-                let copy = Array(UnsafeBufferPointer(start: gp.baseAddress!, count: n))
-                copy.withUnsafeBufferPointer { motion.backward($0.baseAddress!, into: gp.baseAddress!) }
+                copy.update(from: gp, count: n)
+                motion.backward(copy, into: gp, tmp: tmp)
             }
         } }
 
@@ -346,10 +349,10 @@ struct Lighting {
 
 extension Renderer {
     /// The sample's linear camera operators (nil when the effect is off): motion blur before the
-    /// defocus blur, resampling after it. Built per sample (a few ms at 224×224).
-    func cameraOperators(_ sample: TransformSample) -> (motion: SparseImageOperator?, resample: SeparableResample?) {
+    /// defocus blur, resampling after it. Built per sample (a few µs: one small sparse matrix per axis).
+    func cameraOperators(_ sample: TransformSample) -> (motion: MotionBlur?, resample: SeparableResample?) {
         let motion = sample.motionBlurLength >= 0.05
-            ? SparseImageOperator.motionBlur(width: sceneWidth, height: sceneHeight, length: sample.motionBlurLength, angleDegrees: sample.motionBlurAngle) : nil
+            ? MotionBlur(width: sceneWidth, height: sceneHeight, length: sample.motionBlurLength, angleDegrees: sample.motionBlurAngle) : nil
         let resample = sample.resampleScale < 0.999
             ? SeparableResample(width: sceneWidth, height: sceneHeight, scale: sample.resampleScale) : nil
         return (motion, resample)

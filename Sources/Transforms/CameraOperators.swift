@@ -1,0 +1,343 @@
+// Linear camera effects of print-and-capture simulation on (H, W, 3) images, each with an exact
+// adjoint for backward. Fast: SeparableOperator (Ay · X · Axᵀ per channel, one compressed sparse
+// matrix per axis), MotionBlur (a mean of K separable bilinear shifts) and SeparableResample (the
+// camera's lower resolution). Reference: SparseImageOperator (one weighted sum per output pixel,
+// built from the same taps; the test oracle for MotionBlur, not used when rendering).
+import Foundation
+
+/// One axis of a separable operator: output o is Σ weight[t] · input[index[t]] over
+/// t in start[o] ..< start[o + 1] (compressed sparse rows, flat arrays).
+struct AxisOperator: Sendable {
+    let outputs: Int
+    let start: [Int32]     // (outputs + 1)
+    let index: [Int32]     // (taps)
+    let weight: [Float]    // (taps)
+    /// Outputs o in band.lo ..< band.hi all read input o + shifts[k] with weight weights[k]
+    /// (a convolution band: a motion blur's shift away from the edges). Empty when no row repeats.
+    let band: (lo: Int, hi: Int, shifts: [Int], weights: [Float])
+
+    /// Builds rows from a closure that lists (input index, weight) pairs for output o; zero
+    /// weights are dropped.
+    init(outputs: Int, _ taps: (_ o: Int, _ add: (Int, Float) -> Void) -> Void) {
+        self.outputs = outputs
+        var st: [Int32] = [0], ix: [Int32] = [], wt: [Float] = []
+        ix.reserveCapacity(outputs * 4); wt.reserveCapacity(outputs * 4)
+        for o in 0..<outputs {
+            taps(o) { i, w in if w != 0 { ix.append(Int32(i)); wt.append(w) } }
+            st.append(Int32(ix.count))
+        }
+        start = st; index = ix; weight = wt
+        band = Self.findBand(outputs: outputs, start: st, index: ix, weight: wt)
+    }
+
+    /// The longest run of rows around the middle one that repeat it, shifted (same weights, same
+    /// input offsets relative to o).
+    private static func findBand(outputs n: Int, start: [Int32], index: [Int32], weight: [Float]) -> (lo: Int, hi: Int, shifts: [Int], weights: [Float]) {
+        guard n >= 8 else { return (0, 0, [], []) }
+        let m = n / 2
+        let ref = Int(start[m])..<Int(start[m + 1])
+        let shifts = ref.map { Int(index[$0]) - m }, weights = ref.map { weight[$0] }
+        func same(_ o: Int) -> Bool {
+            let r = Int(start[o])..<Int(start[o + 1])
+            guard r.count == shifts.count else { return false }
+            for (k, t) in r.enumerated() where Int(index[t]) - o != shifts[k] || weight[t] != weights[k] { return false }
+            return true
+        }
+        var lo = m, hi = m + 1
+        while lo > 0, same(lo - 1) { lo -= 1 }
+        while hi < n, same(hi) { hi += 1 }
+        return hi - lo >= 4 ? (lo, hi, shifts, weights) : (0, 0, [], [])
+    }
+}
+
+/// y = s · Ay · X · Axᵀ on each channel of an (H, W, 3) image X.
+struct SeparableOperator: Sendable {
+    let ax: AxisOperator   // W outputs, W inputs
+    let ay: AxisOperator   // H outputs, H inputs
+    var width: Int { ax.outputs }
+    var height: Int { ay.outputs }
+
+    /// y (H, W, 3) = s · Ay X Axᵀ, or += when `accumulate`. tmp: (H, W, 3) scratch. No aliasing.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, scale s: Float = 1, accumulate: Bool = false,
+                 tmp: UnsafeMutablePointer<Float>) {
+        let W = width, H = height, rowLen = W * 3
+        let band = ax.band
+        ax.start.withUnsafeBufferPointer { st in ax.index.withUnsafeBufferPointer { ix in ax.weight.withUnsafeBufferPointer { wt in
+            for r in 0..<H {
+                let src = x + r * rowLen, dst = tmp + r * rowLen
+                func row(_ o: Int) {
+                    var a: Float = 0, b: Float = 0, c: Float = 0
+                    for t in Int(st[o])..<Int(st[o + 1]) {
+                        let q = Int(ix[t]) * 3, w = wt[t]
+                        a += w * src[q]; b += w * src[q + 1]; c += w * src[q + 2]
+                    }
+                    dst[o * 3] = a; dst[o * 3 + 1] = b; dst[o * 3 + 2] = c
+                }
+                for o in 0..<band.lo { row(o) }
+                if band.hi > band.lo {
+                    // The band as whole-row shifted products: contiguous, vectorised.
+                    let count = (band.hi - band.lo) * 3, d = dst + band.lo * 3
+                    d.update(repeating: 0, count: count)
+                    for (k, w) in band.weights.enumerated() { addRow(w, src + (band.lo + band.shifts[k]) * 3, to: d, count: count) }
+                }
+                for o in max(band.hi, band.lo)..<W { row(o) }
+            }
+        } } }
+        ay.start.withUnsafeBufferPointer { st in ay.index.withUnsafeBufferPointer { ix in ay.weight.withUnsafeBufferPointer { wt in
+            for o in 0..<H {
+                let dst = y + o * rowLen
+                if !accumulate { dst.update(repeating: 0, count: rowLen) }
+                for t in Int(st[o])..<Int(st[o + 1]) { addRow(s * wt[t], tmp + Int(ix[t]) * rowLen, to: dst, count: rowLen) }
+            }
+        } } }
+    }
+
+    /// dx (H, W, 3) = s · Ayᵀ dy Ax, or += when `accumulate`: the exact adjoint of `forward`.
+    /// tmp: (H, W, 3) scratch. No aliasing.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, scale s: Float = 1, accumulate: Bool = false,
+                  tmp: UnsafeMutablePointer<Float>) {
+        let W = width, H = height, rowLen = W * 3
+        tmp.update(repeating: 0, count: H * rowLen)
+        ay.start.withUnsafeBufferPointer { st in ay.index.withUnsafeBufferPointer { ix in ay.weight.withUnsafeBufferPointer { wt in
+            for o in 0..<H {
+                for t in Int(st[o])..<Int(st[o + 1]) { addRow(s * wt[t], dy + o * rowLen, to: tmp + Int(ix[t]) * rowLen, count: rowLen) }
+            }
+        } } }
+        if !accumulate { dx.update(repeating: 0, count: H * rowLen) }
+        let band = ax.band
+        ax.start.withUnsafeBufferPointer { st in ax.index.withUnsafeBufferPointer { ix in ax.weight.withUnsafeBufferPointer { wt in
+            for r in 0..<H {
+                let src = tmp + r * rowLen, dst = dx + r * rowLen
+                func row(_ o: Int) {
+                    let a = src[o * 3], b = src[o * 3 + 1], c = src[o * 3 + 2]
+                    for t in Int(st[o])..<Int(st[o + 1]) {
+                        let q = Int(ix[t]) * 3, w = wt[t]
+                        dst[q] += w * a; dst[q + 1] += w * b; dst[q + 2] += w * c
+                    }
+                }
+                for o in 0..<band.lo { row(o) }
+                if band.hi > band.lo {
+                    let count = (band.hi - band.lo) * 3, s = src + band.lo * 3
+                    for (k, w) in band.weights.enumerated() { addRow(w, s, to: dst + (band.lo + band.shifts[k]) * 3, count: count) }
+                }
+                for o in max(band.hi, band.lo)..<W { row(o) }
+            }
+        } } }
+    }
+}
+
+/// dst[k] += w · src[k] for k in 0..<count: one whole row's share in a vertical pass.
+@inline(__always)
+func addRow(_ w: Float, _ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    for k in 0..<count { dst[k] += w * src[k] }
+}
+
+/// Motion blur: the mean of K = max(2, ⌈length⌉ + 1) bilinear samples along a segment of
+/// `length` pixels at `angle` degrees (0 = horizontal), centred on each pixel; sample
+/// coordinates clamped to the image. Each sample is a constant shift, and clamping x and y
+/// separately makes its bilinear tap separable: y = (1/K) Σ_k Ay_k X Ax_kᵀ.
+public struct MotionBlur: Sendable {
+    let taps: [SeparableOperator]
+    public let width: Int, height: Int
+
+    public init(width W: Int, height H: Int, length: Double, angleDegrees: Double) {
+        width = W; height = H
+        let k = Self.sampleCount(length)
+        let dx = cos(angleDegrees * .pi / 180), dy = sin(angleDegrees * .pi / 180)
+        taps = (0..<k).map { i in
+            let t = Self.offset(i, k, length)
+            return SeparableOperator(ax: Self.shift(n: W, by: t * dx), ay: Self.shift(n: H, by: t * dy))
+        }
+    }
+
+    static func sampleCount(_ length: Double) -> Int { max(2, Int(length.rounded(.up)) + 1) }
+    /// Position of sample i of k along the segment, in pixels from its centre.
+    static func offset(_ i: Int, _ k: Int, _ length: Double) -> Double { (Double(i) / Double(k - 1) - 0.5) * length }
+
+    /// One axis of a bilinear shift by `d` pixels, coordinates clamped to [0, n − 1].
+    static func shift(n: Int, by d: Double) -> AxisOperator {
+        AxisOperator(outputs: n) { o, add in
+            let s = min(max(Double(o) + d, 0), Double(n - 1))
+            let i0 = Int(s), f = Float(s - Double(i0)), i1 = min(i0 + 1, n - 1)
+            add(i0, 1 - f); add(i1, f)
+        }
+    }
+
+    /// y (H, W, 3) = blur(x); tmp: (H, W, 3) scratch. No aliasing.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
+        let s = 1 / Float(taps.count)
+        for (k, op) in taps.enumerated() { op.forward(x, into: y, scale: s, accumulate: k > 0, tmp: tmp) }
+    }
+
+    /// dx (H, W, 3) = blurᵀ(dy), WRITES dx; tmp: (H, W, 3) scratch. No aliasing.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
+        let s = 1 / Float(taps.count)
+        for (k, op) in taps.enumerated() { op.backward(dy, into: dx, scale: s, accumulate: k > 0, tmp: tmp) }
+    }
+}
+
+/// Naive reference: each output pixel a weighted sum of input pixels (compressed rows over the
+/// whole image). The test oracle for MotionBlur.
+struct SparseImageOperator: Sendable {
+    let width: Int, height: Int
+    /// rowStart[p] ..< rowStart[p + 1] index `columns` and `weights` for output pixel p.
+    let rowStart: [Int32]
+    let columns: [Int32]
+    let weights: [Float]
+
+    /// y (H, W, 3) = A · x; `y` must not alias `x`.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        for p in 0..<(width * height) {
+            var r: Float = 0, g: Float = 0, b: Float = 0
+            for t in Int(rowStart[p])..<Int(rowStart[p + 1]) {
+                let q = Int(columns[t]) * 3, w = weights[t]
+                r += w * x[q]; g += w * x[q + 1]; b += w * x[q + 2]
+            }
+            y[p * 3] = r; y[p * 3 + 1] = g; y[p * 3 + 2] = b
+        }
+    }
+
+    /// dx (H, W, 3) = Aᵀ · dy, WRITES dx; `dx` must not alias `dy`.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        dx.update(repeating: 0, count: width * height * 3)
+        for p in 0..<(width * height) {
+            let r = dy[p * 3], g = dy[p * 3 + 1], b = dy[p * 3 + 2]
+            for t in Int(rowStart[p])..<Int(rowStart[p + 1]) {
+                let q = Int(columns[t]) * 3, w = weights[t]
+                dx[q] += w * r; dx[q + 1] += w * g; dx[q + 2] += w * b
+            }
+        }
+    }
+
+    /// Builds rows from a closure that lists (input pixel index, weight) pairs per output pixel.
+    init(width: Int, height: Int, _ taps: (_ x: Int, _ y: Int, _ add: (Int, Float) -> Void) -> Void) {
+        self.width = width; self.height = height
+        var rs: [Int32] = [0], cs: [Int32] = [], ws: [Float] = []
+        cs.reserveCapacity(width * height * 8); ws.reserveCapacity(width * height * 8)
+        for y in 0..<height {
+            for x in 0..<width {
+                taps(x, y) { q, w in cs.append(Int32(q)); ws.append(w) }
+                rs.append(Int32(cs.count))
+            }
+        }
+        rowStart = rs; columns = cs; weights = ws
+    }
+
+    /// The motion blur of `MotionBlur`, pixel by pixel: the mean of K bilinear samples along the
+    /// segment, each tap written out.
+    static func motionBlur(width W: Int, height H: Int, length: Double, angleDegrees: Double) -> SparseImageOperator {
+        let k = MotionBlur.sampleCount(length)
+        let dx = cos(angleDegrees * .pi / 180), dy = sin(angleDegrees * .pi / 180)
+        return SparseImageOperator(width: W, height: H) { x, y, add in
+            for i in 0..<k {
+                let t = MotionBlur.offset(i, k, length)
+                let sx = min(max(Double(x) + t * dx, 0), Double(W - 1)), sy = min(max(Double(y) + t * dy, 0), Double(H - 1))
+                let x0 = Int(sx), y0 = Int(sy), fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
+                let x1 = min(x0 + 1, W - 1), y1 = min(y0 + 1, H - 1)
+                let w = 1 / Float(k)
+                add(y0 * W + x0, w * (1 - fx) * (1 - fy)); add(y0 * W + x1, w * fx * (1 - fy))
+                add(y1 * W + x0, w * (1 - fx) * fy); add(y1 * W + x1, w * fx * fy)
+            }
+        }
+    }
+}
+
+/// Camera resampling: down to ⌈scale·W⌉ × ⌈scale·H⌉ with a triangle (antialiasing) filter, then
+/// bilinear back up to W × H — the detail a lower-resolution camera loses. Separable: one sparse
+/// (up ∘ down) matrix per axis, applied to rows then columns; backward applies the transposes.
+public struct SeparableResample: Sendable {
+    let op: SeparableOperator
+    public var width: Int { op.width }
+    public var height: Int { op.height }
+
+    public init(width: Int, height: Int, scale: Double) {
+        op = SeparableOperator(ax: Self.axisMatrix(size: width, scale: scale), ay: Self.axisMatrix(size: height, scale: scale))
+    }
+
+    /// y = Ay · x · Axᵀ per channel; tmp: (H, W, 3) scratch. No aliasing.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
+        op.forward(x, into: y, tmp: tmp)
+    }
+
+    /// dx = Ayᵀ · dy · Ax per channel, WRITES dx; tmp: (H, W, 3) scratch. No aliasing.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
+        op.backward(dy, into: dx, tmp: tmp)
+    }
+
+    /// Per axis: (up ∘ down)[o] as sparse (input index, weight) rows, inputs ascending.
+    static func axisMatrix(size n: Int, scale: Double) -> AxisOperator {
+        let m = max(1, Int((Double(n) * scale).rounded(.up)))
+        let ratio = Double(n) / Double(m)             // input pixels per low-res pixel (≥ 1)
+        // down[j]: triangle filter of half-width `ratio` centred on low-res pixel j.
+        let down: [[(Int, Double)]] = (0..<m).map { j in
+            let c = (Double(j) + 0.5) * ratio
+            var taps: [(Int, Double)] = []
+            for i in max(0, Int(c - ratio) - 1)...min(n - 1, Int(c + ratio) + 1) {
+                let w = max(0, 1 - abs(Double(i) + 0.5 - c) / ratio)
+                if w > 0 { taps.append((i, w)) }
+            }
+            let s = taps.reduce(0) { $0 + $1.1 }
+            return taps.map { ($0.0, $0.1 / s) }
+        }
+        // up[o]: bilinear from the low-res grid at pixel centres, clamped.
+        return AxisOperator(outputs: n) { o, add in
+            let p = min(max((Double(o) + 0.5) / ratio - 0.5, 0), Double(m - 1))
+            let j0 = Int(p), j1 = min(j0 + 1, m - 1), f = p - Double(j0)
+            // (1 − f) · down[j0] + f · down[j1], both sorted by input index: merged in order.
+            let a = down[j0], b = f > 0 ? down[j1] : []
+            var i = 0, k = 0
+            while i < a.count || k < b.count {
+                if k == b.count || (i < a.count && a[i].0 < b[k].0) { add(a[i].0, Float((1 - f) * a[i].1)); i += 1 }
+                else if i == a.count || b[k].0 < a[i].0 { add(b[k].0, Float(f * b[k].1)); k += 1 }
+                else { add(a[i].0, Float((1 - f) * a[i].1 + f * b[k].1)); i += 1; k += 1 }
+            }
+        }
+    }
+}
+
+// MARK: Array forms (tests, tools)
+
+/// Runs `body` on a pointer to `x` (H, W, 3), a zeroed result and a scratch image, after checking
+/// the size.
+private func withImageBuffers(_ x: [Float], width: Int, height: Int,
+                              _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) throws(TransformError) -> [Float] {
+    let n = width * height * 3
+    guard x.count == n else { throw .shapeMismatch(name: "image", expected: n, got: x.count, shape: "(\(height), \(width), 3)") }
+    var y = [Float](repeating: 0, count: n), tmp = [Float](repeating: 0, count: n)
+    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in tmp.withUnsafeMutableBufferPointer { tp in
+        body(xp.baseAddress!, yp.baseAddress!, tp.baseAddress!)
+    } } }
+    return y
+}
+
+extension MotionBlur {
+    /// The blurred image (H, W, 3).
+    public func apply(_ x: [Float]) throws(TransformError) -> [Float] {
+        try withImageBuffers(x, width: width, height: height) { forward($0, into: $1, tmp: $2) }
+    }
+    /// The adjoint applied to g (H, W, 3).
+    public func applyAdjoint(_ g: [Float]) throws(TransformError) -> [Float] {
+        try withImageBuffers(g, width: width, height: height) { backward($0, into: $1, tmp: $2) }
+    }
+    /// `apply` by the naive per-pixel reference (the test oracle).
+    public func applyReference(_ x: [Float], length: Double, angleDegrees: Double) throws(TransformError) -> [Float] {
+        let op = SparseImageOperator.motionBlur(width: width, height: height, length: length, angleDegrees: angleDegrees)
+        return try withImageBuffers(x, width: width, height: height) { x, y, _ in op.forward(x, into: y) }
+    }
+    /// `applyAdjoint` by the naive per-pixel reference.
+    public func applyAdjointReference(_ g: [Float], length: Double, angleDegrees: Double) throws(TransformError) -> [Float] {
+        let op = SparseImageOperator.motionBlur(width: width, height: height, length: length, angleDegrees: angleDegrees)
+        return try withImageBuffers(g, width: width, height: height) { g, d, _ in op.backward(g, into: d) }
+    }
+}
+
+extension SeparableResample {
+    /// The resampled image (H, W, 3).
+    public func apply(_ x: [Float]) throws(TransformError) -> [Float] {
+        try withImageBuffers(x, width: width, height: height) { forward($0, into: $1, tmp: $2) }
+    }
+    /// The adjoint applied to g (H, W, 3).
+    public func applyAdjoint(_ g: [Float]) throws(TransformError) -> [Float] {
+        try withImageBuffers(g, width: width, height: height) { backward($0, into: $1, tmp: $2) }
+    }
+}
