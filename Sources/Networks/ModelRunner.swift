@@ -1,5 +1,7 @@
 // ModelRunner: runs an EfficientNetLite forward on a batch and back to the input pixels, keeping
-// every activation buffer in a Workspace so repeated EOT steps allocate nothing.
+// every activation buffer in a Workspace so repeated EOT steps allocate nothing. A batch of
+// several images is split into one contiguous part per core, each run start to finish by its
+// own runner on its own thread (no hand-off between the cores at every layer).
 // Not Sendable and not thread-safe: one runner per thread of work.
 import Tensors
 
@@ -18,7 +20,17 @@ public final class ModelRunner {
         var output: UnsafeMutablePointer<Float>
     }
 
-    public init(model: EfficientNetLite) { self.model = model }
+    /// Whether a batch of two or more images is split over the cores (`Parallel.forEachPart`),
+    /// else each layer is parallelised over the whole batch. Per image the results are the same.
+    public let splitsBatch: Bool
+    /// The runners of the parts, when the last forward was split (`splitRanges`).
+    private var parts: [ModelRunner] = []
+    private var splitRanges = false
+
+    public init(model: EfficientNetLite, splitsBatch: Bool = true) {
+        self.model = model
+        self.splitsBatch = splitsBatch
+    }
 
     /// logits (N, classes) for images (N, H, W, 3) in [0, 1]. Any H, W ≥ 1 work; the model was
     /// trained at `model.inputSize`.
@@ -33,6 +45,15 @@ public final class ModelRunner {
     /// Pointer form of `forward`: writes logits (N, classes).
     public func forward(_ x: UnsafePointer<Float>, n: Int, height h: Int, width w: Int, logits: UnsafeMutablePointer<Float>) {
         inputShape = [n, h, w, 3]
+        splitRanges = splitsBatch && n > 1 && Parallel.threadCount > 1 && !Parallel.isInline
+        if splitRanges {
+            while parts.count < min(n, Parallel.threadCount) { parts.append(ModelRunner(model: model, splitsBatch: false)) }
+            let (px, classes, runners) = (h * w * 3, model.classCount, parts)
+            Parallel.forEachPart(n) { i, r in
+                runners[i].forward(x + r.lowerBound * px, n: r.count, height: h, width: w, logits: logits + r.lowerBound * classes)
+            }
+            return
+        }
         plan.removeAll(keepingCapacity: true)
         let ws = workspace
         var size = n * h * w * 3
@@ -90,6 +111,13 @@ public final class ModelRunner {
     /// Pointer form of `backward`: WRITES dImages (N, H, W, 3).
     public func backward(_ dLogits: UnsafePointer<Float>, into dImages: UnsafeMutablePointer<Float>) {
         guard let s = inputShape else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        if splitRanges {
+            let (px, classes, runners) = (s[1] * s[2] * 3, model.classCount, parts)
+            Parallel.forEachPart(s[0]) { i, r in
+                runners[i].backward(dLogits + r.lowerBound * classes, into: dImages + r.lowerBound * px)
+            }
+            return
+        }
         let ws = workspace
         let (n, h, w) = (s[0], s[1], s[2])
         let grads = (0..<3).map { ws.buffer("grad\($0)", count: maxActivation) }
@@ -137,5 +165,5 @@ public final class ModelRunner {
     }
 
     /// Floats held in reusable buffers (activations, gradients, im2col).
-    public var workspaceFloats: Int { workspace.floatCount }
+    public var workspaceFloats: Int { workspace.floatCount + parts.reduce(0) { $0 + $1.workspaceFloats } }
 }

@@ -2,6 +2,7 @@
 // Not a scheduler: waking a second thread costs ~20–50 µs here, so callers pass the work size
 // and small jobs run inline.
 import Dispatch
+internal import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ public enum Parallel {
     /// Calls `body(range)` on disjoint chunks covering `0..<count`. `work` estimates the total cost.
     @inlinable
     public static func forEachChunk(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = min(count, work < minimumWork ? 1 : threadCount)
+        let chunks = min(count, work < minimumWork || isInline ? 1 : threadCount)
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
@@ -35,6 +36,37 @@ public enum Parallel {
             DispatchQueue.concurrentPerform(iterations: chunks) { i in
                 let lo = count * i / chunks, hi = count * (i + 1) / chunks
                 if lo < hi { box.value(lo..<hi) }
+            }
+        }
+    }
+}
+
+extension Parallel {
+    /// True while this thread runs every `forEachChunk` job inline (inside `inline`): it is one
+    /// of several threads that each run their own share of a batch.
+    public static var isInline: Bool { rp_parallel_inline() != 0 }
+
+    /// Runs `body` with `forEachChunk` inline on this thread (nests).
+    public static func inline<R>(_ body: () throws -> R) rethrows -> R {
+        rp_parallel_inline_push()
+        defer { rp_parallel_inline_pop() }
+        return try body()
+    }
+
+    /// Splits `0..<count` into `threadCount` contiguous parts (at most `count`) and runs
+    /// `body(part, range)` for each on its own thread, with jobs inside inline (`inline`).
+    /// Part i always gets the same range for the same count, so results do not depend on timing.
+    public static func forEachPart(_ count: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
+        let parts = isInline ? 1 : min(count, threadCount)
+        if parts <= 1 {
+            if count > 0 { inline { body(0, 0..<count) } }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { i in
+                let lo = count * i / parts, hi = count * (i + 1) / parts
+                if lo < hi { inline { box.value(i, lo..<hi) } }
             }
         }
     }

@@ -14,6 +14,7 @@ struct Options {
     var batches = [1, 16]
     var eot = false
     var renderer = false
+    var layers = false
     var scenes = "Samples/scenes"
     /// nil: each mode's default (digital for --eot, tabletop for --renderer).
     var preset: String?
@@ -26,11 +27,13 @@ struct Options {
             case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--eot": eot = true
             case "--renderer": renderer = true
+            case "--layers": layers = true
             case "--scenes": scenes = it.next() ?? scenes
             case "--preset": preset = it.next() ?? preset
             case "-h", "--help":
                 print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]")
-                print("       robustpatch-bench --renderer [--seconds 5] [--preset tabletop|digital|photo|identity]"); exit(0)
+                print("       robustpatch-bench --renderer [--seconds 5] [--preset tabletop|digital|photo|identity]")
+                print("       robustpatch-bench --layers [--model lite0] [--batches 16]   (each distinct layer alone, fastest of repeats)"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
         }
@@ -96,7 +99,7 @@ func benchmarkEOT(_ opts: Options) throws {
         let perStep = r.elapsed / Double(r.iterations)
         print(String(format: "%5d  %7.3f  %10.1f", batch, perStep, Double(batch) / perStep))
         results.append(.init(batch: batch, secondsPerStep: perStep, samplesPerS: Double(batch) / perStep))
-        if Profiler.shared.enabled { printStages(stepSeconds: perStep) }
+        if Profiler.shared.enabled { printStages(stepSeconds: perStep); if ProcessInfo.processInfo.environment["LAYERS"] == "1" { print(Profiler.shared.report()) } }
     }
     try BenchLine(mode: "eot", results: results).print()
 }
@@ -167,8 +170,84 @@ func benchmarkRenderer(_ opts: Options) throws {
     try BenchLine(mode: "renderer", preset: presetName, samples: n, forwardMs: ms(forward), backwardMs: ms(backward)).print()
 }
 
+/// Each distinct layer of the model alone (expand, depthwise, project, stem, head at their input
+/// sizes), forward and backward to the input, on random activations: the fastest of several
+/// repeats (robust to a noisy machine), with the time's share of one forward + backward.
+func benchmarkLayers(_ opts: Options) throws {
+    let model = try ModelZoo.load(opts.model)
+    let batch = opts.batches.last ?? 16
+    let ws = Workspace()
+    let flushCount = (Int(ProcessInfo.processInfo.environment["FLUSH_MB"] ?? "128") ?? 128) << 18
+    let flush = UnsafeMutablePointer<Float>.allocate(capacity: flushCount)
+    flush.initialize(repeating: 0, count: flushCount)
+    let cold = ProcessInfo.processInfo.environment["COLD"] == "1"
+    func fastest(_ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity, total = 0.0
+        for _ in 0..<7 where total < 1.5 {
+            if cold { Parallel.forEachChunk(2, work: Int.max) { r in for c in r { let lo = flushCount / 2 * c; for i in stride(from: lo, to: lo + flushCount / 2, by: 16) { flush[i] += 1 } } } }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = min(best, dt); total += dt
+        }
+        return best
+    }
+    func buffer(_ count: Int, _ seed: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        for i in 0..<count { p[i] = Float((i &* 7919 &+ seed) % 1000) / 1000 * 4 - 1 }
+        return p
+    }
+    struct Row { var name: String; var count: Int; var forward: Double; var backward: Double }
+    var rows: [Row] = []
+    var seen: [String: Int] = [:]
+    func add(_ name: String, _ f: Double, _ b: Double) {
+        if let i = seen[name] { rows[i].count += 1 } else { seen[name] = rows.count; rows.append(Row(name: name, count: 1, forward: f, backward: b)) }
+    }
+    func conv(_ label: String, _ c: Conv2D, _ h: Int) {
+        let name = "\(label) \(c.inputChannels)→\(c.outputChannels) @\(h)"
+        if seen[name] != nil { add(name, 0, 0); return }
+        let g = c.geometry(inputHeight: h, inputWidth: h)
+        let x = buffer(batch * h * h * c.inputChannels, 1), y = buffer(batch * g.outputHeight * g.outputWidth * c.outputChannels, 2)
+        let dy = buffer(batch * g.outputHeight * g.outputWidth * c.outputChannels, 3), dx = buffer(batch * h * h * c.inputChannels, 4)
+        let f = fastest { c.forward(x, n: batch, height: h, width: h, into: y, workspace: ws) }
+        let b = fastest { c.backward(dy: dy, y: y, n: batch, height: h, width: h, into: dx, workspace: ws) }
+        for p in [x, y, dy, dx] { p.deallocate() }
+        add(name, f, b)
+    }
+    var h = model.inputSize
+    conv("stem", model.stem, h)
+    h = model.stem.geometry(inputHeight: h, inputWidth: h).outputHeight
+    for block in model.blocks {
+        if let e = block.expand { conv("expand", e, h) }
+        let d = block.depthwise, g = d.geometry(inputHeight: h, inputWidth: h)
+        let name = "dw k\(d.kernelSize) s\(d.stride) c\(d.channels) @\(h)"
+        if seen[name] != nil { add(name, 0, 0) } else {
+            let x = buffer(batch * h * h * d.channels, 5), y = buffer(batch * g.outputHeight * g.outputWidth * d.channels, 6)
+            let dy = buffer(batch * g.outputHeight * g.outputWidth * d.channels, 7), dx = buffer(batch * h * h * d.channels, 8)
+            let f = fastest { d.forward(x, n: batch, height: h, width: h, into: y) }
+            let b = fastest { d.backward(dy: dy, y: y, n: batch, height: h, width: h, into: dx) }
+            for p in [x, y, dy, dx] { p.deallocate() }
+            add(name, f, b)
+        }
+        h = g.outputHeight
+        conv("project", block.project, h)
+    }
+    conv("head", model.head, h)
+    let total = rows.reduce(0.0) { $0 + Double($1.count) * ($1.forward + $1.backward) }
+    print("\(model.name), batch \(batch), each layer alone, fastest of up to 7 runs, threads \(Parallel.threadCount)")
+    print("layer                          ×   fwd ms   bwd ms   share of fwd+bwd")
+    for r in rows {
+        print(r.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+              + String(format: " %2d %8.2f %8.2f   %5.1f %%", r.count, r.forward * 1000, r.backward * 1000, 100 * Double(r.count) * (r.forward + r.backward) / total))
+    }
+    let fwd = rows.reduce(0.0) { $0 + Double($1.count) * $1.forward }
+    print(String(format: "sum: forward %.1f ms, backward %.1f ms per batch of %d", fwd * 1000, (total - fwd) * 1000, batch))
+}
+
 do {
     let opts = try Options(CommandLine.arguments)
+    if opts.layers { try benchmarkLayers(opts); exit(0) }
     if opts.renderer { try benchmarkRenderer(opts); exit(0) }
     if opts.eot { try benchmarkEOT(opts); exit(0) }
     let model = try ModelZoo.load(opts.model)
@@ -184,7 +263,7 @@ do {
     print("batch  mode              samples/s   ms/batch   GFLOP/s  % of peak")
     var results: [BenchLine.Result] = []
     for batch in opts.batches {
-        let x = Tensor(zeros: [batch, s, s, 3])
+        let x = Tensor(shape: [batch, s, s, 3], values: (0..<(batch * s * s * 3)).map { Float(($0 &* 2_654_435_761) % 997) / 997 })   // a fixed pseudo-random image
         let logits = Tensor(zeros: [batch, model.classCount])
         let dLogits = Tensor(shape: [batch, model.classCount], values: (0..<(batch * model.classCount)).map { Float($0 % 7) * 1e-3 })
         let dx = Tensor(zeros: [batch, s, s, 3])

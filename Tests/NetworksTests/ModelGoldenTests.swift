@@ -103,4 +103,26 @@ struct ModelGoldenTests {
         #expect(single.gradient.maxAbsDifference(again.gradient) == 0)
         #expect(single.loss == again.loss)
     }
+
+    @Test("a batch split over the cores gives each image what it gets alone, forward and backward")
+    func splitBatchMatchesWholeBatch() throws {
+        let model = try Golden.model("lite0")
+        let cat = try Golden.image("cat_224.png")
+        // Three images (an odd count: parts of 1 and 2 on two cores): the cat, a flipped cat, grey.
+        var flipped = [Float](repeating: 0, count: cat.count)
+        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let batch = Tensor(shape: [3, 224, 224, 3], values: cat.array + flipped + [Float](repeating: 0.5, count: cat.count))
+        let targets = [859, 1, 954]
+        let split = ModelRunner(model: model), whole = ModelRunner(model: model, splitsBatch: false)
+        let a = split.crossEntropyGradient(batch, targets: targets), b = whole.crossEntropyGradient(batch, targets: targets)
+        let dl = a.logits.maxAbsDifference(b.logits), dg = a.gradient.maxAbsDifference(b.gradient)
+        let scale = b.gradient.array.map { abs($0) }.max() ?? 1
+        print("split vs whole batch: logits max |Δ| \(dl), gradient max |Δ| \(dg) (gradient max \(scale))")
+        #expect(dl <= 1e-5 && dg <= 1e-5 * scale)
+        // And again after a different batch size (the parts' buffers resize).
+        let one = split.crossEntropyGradient(cat, targets: [859]), oneWhole = whole.crossEntropyGradient(cat, targets: [859])
+        #expect(one.gradient.maxAbsDifference(oneWhole.gradient) == 0)
+        let again = split.crossEntropyGradient(batch, targets: targets)
+        #expect(again.gradient.maxAbsDifference(a.gradient) == 0)
+    }
 }

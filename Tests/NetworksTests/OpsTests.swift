@@ -19,6 +19,8 @@ let convCases: [ConvCase] = [
     ConvCase(h: 6, w: 5, cin: 3, cout: 2, k: 2, stride: 1, groups: 1, padding: .valid, activation: .relu6),
     ConvCase(h: 9, w: 8, cin: 3, cout: 16, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu6),   // direct (stem) path
     ConvCase(h: 5, w: 6, cin: 2, cout: 8, k: 3, stride: 1, groups: 1, padding: .valid, activation: .none),    // direct path, VALID
+    ConvCase(h: 9, w: 11, cin: 3, cout: 32, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu6),  // direct, two pixels at a time (the stem)
+    ConvCase(h: 4, w: 7, cin: 2, cout: 64, k: 3, stride: 1, groups: 1, padding: .explicit(top: 1, bottom: 0, left: 2, right: 0), activation: .none),
 ]
 
 @Test("Conv2D output shape follows TF SAME / VALID rules")

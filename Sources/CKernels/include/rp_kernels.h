@@ -28,4 +28,9 @@ void rp_pack32(const float *b, int k, int n, int ldb, int transposed, float *pac
 void rp_gemm_packed32_avx512(int m, int n, int k, const float *a, int lda, const float *packed,
                              float *c, int ldc, int accumulate);
 
+/// Nonzero while this thread runs Parallel jobs inline (see Parallel.inline); push/pop nest.
+int rp_parallel_inline(void);
+void rp_parallel_inline_push(void);
+void rp_parallel_inline_pop(void);
+
 #endif

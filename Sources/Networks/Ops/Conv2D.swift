@@ -243,9 +243,43 @@ public struct Conv2D: Sendable {
         let cin = inputChannels, cout = outputChannels
         let relu = activation == .relu6
         Parallel.forEachChunk(n * g.outputHeight, work: n * g.outputHeight * g.outputWidth * patchSize * cout) { rows in
+            let (kw, s, span) = (kernelWidth, stride, kernelWidth &* cin)
             for r in rows {
                 let b = r / g.outputHeight, oy = r % g.outputHeight
-                for ox in 0..<g.outputWidth {
+                var ox = 0
+                while ox < g.outputWidth {
+                    // Two output pixels at once, both away from the left/right edges: eight
+                    // independent FMA chains instead of four (the chains are latency-bound).
+                    // Same taps in the same order as the general path below, so the same sums.
+                    let ix0 = ox &* s &- g.padLeft
+                    if cout % 32 == 0, ox &+ 1 < g.outputWidth, ix0 >= 0, ix0 &+ s &+ kw <= g.inputWidth {
+                        let ypA = y + ((r &* g.outputWidth) &+ ox) &* cout, ypB = ypA + cout
+                        var c0 = 0
+                        while c0 < cout {
+                            var a0 = load8(bias + c0), a1 = load8(bias + (c0 &+ 8)), a2 = load8(bias + (c0 &+ 16)), a3 = load8(bias + (c0 &+ 24))
+                            var b0 = a0, b1 = a1, b2 = a2, b3 = a3
+                            for ky in 0..<kernelHeight {
+                                let iy = oy &* s &- g.padTop &+ ky
+                                if iy < 0 || iy >= g.inputHeight { continue }
+                                let xa = x + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix0) &* cin, xb = xa + s &* cin
+                                let wrow = weight + (ky &* span &* cout &+ c0)
+                                for j in 0..<span {
+                                    let va = SIMD8<Float>(repeating: xa[j]), vb = SIMD8<Float>(repeating: xb[j])
+                                    let wr = wrow + j &* cout
+                                    let w0 = load8(wr), w1 = load8(wr + 8), w2 = load8(wr + 16), w3 = load8(wr + 24)
+                                    a0.addProduct(va, w0); a1.addProduct(va, w1); a2.addProduct(va, w2); a3.addProduct(va, w3)
+                                    b0.addProduct(vb, w0); b1.addProduct(vb, w1); b2.addProduct(vb, w2); b3.addProduct(vb, w3)
+                                }
+                            }
+                            if relu { a0 = a0.relu6; a1 = a1.relu6; a2 = a2.relu6; a3 = a3.relu6; b0 = b0.relu6; b1 = b1.relu6; b2 = b2.relu6; b3 = b3.relu6 }
+                            store8(a0, ypA + c0); store8(a1, ypA + (c0 &+ 8)); store8(a2, ypA + (c0 &+ 16)); store8(a3, ypA + (c0 &+ 24))
+                            store8(b0, ypB + c0); store8(b1, ypB + (c0 &+ 8)); store8(b2, ypB + (c0 &+ 16)); store8(b3, ypB + (c0 &+ 24))
+                            c0 &+= 32
+                        }
+                        ox &+= 2
+                        continue
+                    }
+                    defer { ox &+= 1 }
                     let yp = y + ((r &* g.outputWidth) &+ ox) &* cout
                     var c0 = 0
                     while c0 < cout {
@@ -298,17 +332,61 @@ public struct Conv2D: Sendable {
                         for oy in 0..<g.outputHeight {
                             for ox in 0..<g.outputWidth {
                                 let gp = dy + (((b &* g.outputHeight &+ oy) &* g.outputWidth) &+ ox) &* cout
+                                // Four column blocks at a time, and the output channels in two
+                                // halves: eight independent FMA chains (one chain over all of
+                                // Cout would wait on each FMA's latency).
                                 var p0 = 0
+                                while p0 &+ 32 <= kp {
+                                    var a0 = SIMD8<Float>.zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0
+                                    var co = 0
+                                    while co &+ 2 <= cout {
+                                        let g0 = SIMD8<Float>(repeating: gp[co]), g1 = SIMD8<Float>(repeating: gp[co &+ 1])
+                                        let w0 = wtp.value + (co &* kp &+ p0), w1 = w0 + kp
+                                        a0.addProduct(g0, load8(w0)); a1.addProduct(g0, load8(w0 + 8))
+                                        a2.addProduct(g0, load8(w0 + 16)); a3.addProduct(g0, load8(w0 + 24))
+                                        b0.addProduct(g1, load8(w1)); b1.addProduct(g1, load8(w1 + 8))
+                                        b2.addProduct(g1, load8(w1 + 16)); b3.addProduct(g1, load8(w1 + 24))
+                                        co &+= 2
+                                    }
+                                    if co < cout {
+                                        let g0 = SIMD8<Float>(repeating: gp[co]), w0 = wtp.value + (co &* kp &+ p0)
+                                        a0.addProduct(g0, load8(w0)); a1.addProduct(g0, load8(w0 + 8))
+                                        a2.addProduct(g0, load8(w0 + 16)); a3.addProduct(g0, load8(w0 + 24))
+                                    }
+                                    store8(a0 + b0, cp + p0); store8(a1 + b1, cp + (p0 &+ 8))
+                                    store8(a2 + b2, cp + (p0 &+ 16)); store8(a3 + b3, cp + (p0 &+ 24))
+                                    p0 &+= 32
+                                }
                                 while p0 < kp {
-                                    var acc = SIMD8<Float>.zero
-                                    for co in 0..<cout { acc.addProduct(SIMD8(repeating: gp[co]), load8(wtp.value + (co &* kp &+ p0))) }
-                                    store8(acc, cp + p0)
+                                    var a0 = SIMD8<Float>.zero, b0 = a0
+                                    var co = 0
+                                    while co &+ 2 <= cout {
+                                        a0.addProduct(SIMD8(repeating: gp[co]), load8(wtp.value + (co &* kp &+ p0)))
+                                        b0.addProduct(SIMD8(repeating: gp[co &+ 1]), load8(wtp.value + ((co &+ 1) &* kp &+ p0)))
+                                        co &+= 2
+                                    }
+                                    if co < cout { a0.addProduct(SIMD8(repeating: gp[co]), load8(wtp.value + (co &* kp &+ p0))) }
+                                    store8(a0 + b0, cp + p0)
                                     p0 &+= 8
                                 }
-                                forEachInputTap(g, image: b, oy: oy, ox: ox) { pixel, tap in
-                                    let dxp = dx + pixel &* cin
-                                    let cpp = cp + tap &* cin
-                                    for ci in 0..<cin { dxp[ci] += cpp[ci] }
+                                let ix0 = ox &* stride &- g.padLeft
+                                if ix0 >= 0 && ix0 &+ kernelWidth <= g.inputWidth {
+                                    // Away from the left/right edges a kernel row's taps are
+                                    // KW·Cin contiguous floats of dx and of the patch gradient.
+                                    let span = kernelWidth &* cin
+                                    for ky in 0..<kernelHeight {
+                                        let iy = oy &* stride &- g.padTop &+ ky
+                                        if iy < 0 || iy >= g.inputHeight { continue }
+                                        let dxp = dx + ((b &* g.inputHeight &+ iy) &* g.inputWidth &+ ix0) &* cin
+                                        let cpp = cp + ky &* span
+                                        for j in 0..<span { dxp[j] += cpp[j] }
+                                    }
+                                } else {
+                                    forEachInputTap(g, image: b, oy: oy, ox: ox) { pixel, tap in
+                                        let dxp = dx + pixel &* cin
+                                        let cpp = cp + tap &* cin
+                                        for ci in 0..<cin { dxp[ci] += cpp[ci] }
+                                    }
                                 }
                             }
                         }
