@@ -136,17 +136,22 @@ public final class ModelRunner {
             let proj = plan[layerIndex]; layerIndex -= 1
             let dw = plan[layerIndex]; layerIndex -= 1
             // project (no activation: dy is left as is, so it can still feed the residual)
-            Profiler.shared.measure("bwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(proj.h)") { block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a], workspace: ws) }
+            // The depthwise layer's ReLU6 backward is done by the project's backward, per tile.
+            let reluOfDepthwise = block.depthwise.activation == .relu6 ? UnsafePointer(dw.output) : nil
+            Profiler.shared.measure("bwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(proj.h)") {
+                block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a],
+                                       reluOfInput: reluOfDepthwise, workspace: ws)
+            }
             if let e = block.expand {
                 let ex = plan[layerIndex]; layerIndex -= 1
-                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b]) }
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true) }
                 if block.residual {
                     Profiler.shared.measure("bwd residual copy") { grads[a].update(from: grads[cur], count: n * ex.h * ex.w * e.inputChannels) }
                 }
                 Profiler.shared.measure("bwd expand \(e.inputChannels)→\(e.outputChannels) @\(ex.h)") { e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, workspace: ws) }
                 cur = a
             } else {
-                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b]) }
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true) }
                 if block.residual { Add.forward(grads[b], grads[cur], into: grads[b], count: n * dw.h * dw.w * block.depthwise.channels) }
                 cur = b
             }

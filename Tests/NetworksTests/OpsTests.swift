@@ -70,6 +70,28 @@ func convBackward(_ c: ConvCase) {
     #expect(err < 1e-3, "max relative error \(err)")
 }
 
+@Test("Conv2D backward with reluOfInput equals backward then the input's ReLU6 backward", arguments: convCases)
+func convBackwardMaskedByInputReLU(_ c: ConvCase) {
+    let n = 2
+    let wt = randomValues(c.cout * (c.cin / c.groups) * c.k * c.k, seed: 8)
+    let conv = Conv2D(torchWeight: wt, bias: randomValues(c.cout, seed: 9), outputChannels: c.cout, inputChannels: c.cin,
+                      kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, groups: c.groups, padding: c.padding, activation: c.activation)
+    // x as the output of a ReLU6 layer: values at 0, strictly inside (0, 6) and at 6.
+    let x = randomValues(n * c.h * c.w * c.cin, in: -2...8, seed: 10).map { min(max($0, 0), 6) }
+    let xt = Tensor(shape: [n, c.h, c.w, c.cin], values: x)
+    let y = conv.forward(xt)
+    let r = randomValues(y.count, seed: 11)
+    let plain = conv.backward(dy: Tensor(shape: y.shape, values: r), y: y, inputShape: xt.shape)
+    let expected = ReLU6.backward(dy: plain, y: xt)
+    var dy = Tensor(shape: y.shape, values: r)
+    dy.withUnsafeMutableBufferPointer { _ in }
+    let dx = Tensor(uninitialized: xt.shape)
+    conv.backward(dy: dy.unsafePointer, y: y.unsafePointer, n: n, height: c.h, width: c.w, into: dx.unsafePointer,
+                  reluOfInput: xt.unsafePointer, workspace: Workspace())
+    #expect(dx.array == expected.array)
+    #expect(x.contains(0) && x.contains(6))
+}
+
 struct DepthwiseCase: CustomTestStringConvertible, Sendable {
     var h: Int, w: Int, c: Int, k: Int, stride: Int, activation: Activation
     var testDescription: String { "\(h)×\(w)×\(c) k\(k) s\(stride) \(activation)" }

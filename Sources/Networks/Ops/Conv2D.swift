@@ -148,9 +148,13 @@ public struct Conv2D: Sendable {
     // MARK: backward
 
     /// dx (N, H, W, Cin) from dy (N, OH, OW, Cout) and the forward output y. WRITES dx (not
-    /// accumulate) unless `accumulate`; OVERWRITES dy with dy·act'(y).
+    /// accumulate) unless `accumulate`; OVERWRITES dy with dy·act'(y). With `reluOfInput` (the
+    /// output (N, H, W, Cin) of the ReLU6 layer that produced x), dx is then masked by its
+    /// ReLU6' — that layer's activation backward done here, tile by tile while dx is in cache.
     public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
-                         into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false, workspace: Workspace, scratch: String = "im2col") {
+                         into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false, reluOfInput: UnsafePointer<Float>? = nil,
+                         workspace: Workspace, scratch: String = "im2col") {
+        precondition(reluOfInput == nil || !accumulate, "masking by the input's ReLU6 needs the whole of dx (not accumulate)")
         let g = geometry(inputHeight: h, inputWidth: w)
         let m = n * g.outputHeight * g.outputWidth
         let cig = inputChannels / groups, cog = outputChannels / groups
@@ -172,12 +176,16 @@ public struct Conv2D: Sendable {
                             Gemm.multiplyOnThisThread(.none, .transposed, m: r1 - r0, n: cin, k: cout, a: dy + r0 * cout, lda: cout,
                                                       b: w, ldb: cout, beta: accumulate ? 1 : 0, c: dx + r0 * cin, ldc: cin)
                         }
+                        if let relu = reluOfInput {
+                            ReLU6.backward(dy: dx + r0 * cin, y: relu + r0 * cin, dx: dx + r0 * cin, count: (r1 - r0) * cin)
+                        }
                         r0 = r1
                     }
                 }
             }
             return
         }
+        defer { if let relu = reluOfInput { maskActivationGradient(dx, y: relu, count: n * h * w * inputChannels, activation: .relu6) } }
         maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
         if usesDirectPath {
             if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }

@@ -105,13 +105,14 @@ public struct DepthwiseConv2D: Sendable {
     // MARK: backward
 
     /// dx (N, H, W, C) from dy (N, OH, OW, C): gathers, for each input pixel, the output pixels
-    /// whose window covers it. WRITES dx; OVERWRITES dy with dy·act'(y).
+    /// whose window covers it. WRITES dx; OVERWRITES dy with dy·act'(y), unless `dyIsMasked`
+    /// says the caller already did (Conv2D.backward's `reluOfInput`).
     public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
-                         into dx: UnsafeMutablePointer<Float>) {
+                         into dx: UnsafeMutablePointer<Float>, dyIsMasked: Bool = false) {
         let g = geometry(inputHeight: h, inputWidth: w)
         let c = channels, k = kernelSize, s = stride
         let oh = g.outputHeight, ow = g.outputWidth
-        maskActivationGradient(dy, y: y, count: n * oh * ow * c, activation: activation)
+        if !dyIsMasked { maskActivationGradient(dy, y: y, count: n * oh * ow * c, activation: activation) }
         weight.withUnsafeBufferPointer { wbuf in
             let wp = wbuf.baseAddress!
             Parallel.forEachChunk(n &* h, work: n &* oh &* ow &* c &* k &* k) { rows in
