@@ -148,7 +148,8 @@ public struct Conv2D: Sendable {
     // MARK: backward
 
     /// dx (N, H, W, Cin) from dy (N, OH, OW, Cout) and the forward output y. WRITES dx (not
-    /// accumulate) unless `accumulate`; OVERWRITES dy with dy·act'(y). With `reluOfInput` (the
+    /// accumulate) unless `accumulate`; dy is scratch (overwritten with dy·act'(y), except by the direct
+    /// path, which masks as it reads). With `reluOfInput` (the
     /// output (N, H, W, Cin) of the ReLU6 layer that produced x), dx is then masked by its
     /// ReLU6' — that layer's activation backward done here, tile by tile while dx is in cache.
     public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
@@ -186,12 +187,15 @@ public struct Conv2D: Sendable {
             return
         }
         defer { if let relu = reluOfInput { maskActivationGradient(dx, y: relu, count: n * h * w * inputChannels, activation: .relu6) } }
-        maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
         if usesDirectPath {
+            // The direct kernel masks dy by act'(y) as it reads it (dy is left as it was).
             if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
-            weight.withUnsafeBufferPointer { wp in directBackward(dy, n: n, geometry: g, weight: wp.baseAddress!, into: dx) }
+            weight.withUnsafeBufferPointer { wp in
+                directBackward(dy, y: activation == .relu6 ? y : nil, n: n, geometry: g, weight: wp.baseAddress!, into: dx)
+            }
             return
         }
+        maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
         if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
         let col = workspace.buffer(scratch, count: m * patchSize)
         weight.withUnsafeBufferPointer { wp in
@@ -323,7 +327,7 @@ public struct Conv2D: Sendable {
     /// dx += convᵀ(dy) for the direct path (dy already masked by act'). Per output pixel the
     /// patch gradient d(col) = Σ_co dy[co]·Wᵀ[co, :] is built with broadcasts (no horizontal sums),
     /// then scattered into dx. Parallel over images, so no two threads write the same dx.
-    func directBackward(_ dy: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
+    func directBackward(_ dy: UnsafePointer<Float>, y: UnsafePointer<Float>?, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
                         into dx: UnsafeMutablePointer<Float>) {
         let cin = inputChannels, cout = outputChannels
         let k = patchSize, kp = (k + 7) & ~7
@@ -333,13 +337,25 @@ public struct Conv2D: Sendable {
         wt.withUnsafeBufferPointer { wtb in
             let wtp = UncheckedSendable(wtb.baseAddress!)
             Parallel.forEachChunk(n, work: n * g.outputHeight * g.outputWidth * k * cout) { images in
-                var col = [Float](repeating: 0, count: kp)
+                var col = [Float](repeating: 0, count: kp + cout)
                 col.withUnsafeMutableBufferPointer { colb in
-                    let cp = colb.baseAddress!
+                    let cp = colb.baseAddress!, masked = cp + kp   // masked: (Cout) this pixel's dy·ReLU6'(y)
+                    let zero = SIMD8<Float>.zero, six = SIMD8<Float>(repeating: 6)
                     for b in images {
                         for oy in 0..<g.outputHeight {
                             for ox in 0..<g.outputWidth {
-                                let gp = dy + (((b &* g.outputHeight &+ oy) &* g.outputWidth) &+ ox) &* cout
+                                let offset = (((b &* g.outputHeight &+ oy) &* g.outputWidth) &+ ox) &* cout
+                                var gp = dy + offset
+                                if let y {
+                                    // usesDirectPath: Cout is a multiple of 8.
+                                    var c = 0
+                                    while c < cout {
+                                        let yv = load8(y + (offset &+ c))
+                                        store8(zero.replacing(with: load8(gp + c), where: (yv .> zero) .& (yv .< six)), masked + c)
+                                        c &+= 8
+                                    }
+                                    gp = UnsafePointer(masked)
+                                }
                                 // Four column blocks at a time, and the output channels in two
                                 // halves: eight independent FMA chains (one chain over all of
                                 // Cout would wait on each FMA's latency).
