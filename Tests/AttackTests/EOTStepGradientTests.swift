@@ -86,9 +86,12 @@ struct EOTStepGradientTests {
     // 2…28% for random directions and 4…8% for single texels, shrinking with h to ≤ 1% near
     // h = 1e-4…3e-4; below that Float rounding of the loss (~1e-6 on ~7.4, divided by 2h) grows back
     // (12–15% at h = 1e-5). So check 2 (whole chain) takes, per direction, the best of a ladder of
-    // steps h = 1e-3…3e-5 (kink error ∝ h, rounding ∝ 1/h: the ladder brackets their minimum) and
-    // bounds it by 3%, three times the worst measured (1.0%). A wrong link (layout, a missing factor,
-    // a stale cache) is off by far more than that at every step.
+    // steps h = 1e-3…3e-5 (kink error ∝ h, rounding ∝ 1/h: the ladder brackets their minimum).
+    // How close the best step gets depends on where the kinks fall, so on the image: with the
+    // polar-method noise the worst direction was at 1.0%; with the quantile-table noise (the same
+    // distribution, another realisation) two random directions sit at 2.4% and 3.2%, the other six
+    // at 0.03–1.3%. So: every direction within 5%, and the median within 1.5%. A wrong link
+    // (layout, a missing factor, a stale cache) is off by far more than that at every step.
     @Test("texture → render (pose, printer, lighting, blur, noise) → lite0 → targeted CE: backward matches central differences")
     func wholeStepMatchesCentralDifferences() throws {
         let model = try EOTStepFixture.model()
@@ -127,7 +130,7 @@ struct EOTStepGradientTests {
         func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(a), abs(b), 1e-12) }
 
         let ladder = [1e-3, 3e-4, 1e-4, 3e-5]
-        var worstLink = 0.0, worstChain = 0.0
+        var worstLink = 0.0, worstChain = 0.0, bests: [Double] = []
         var report: [String] = []
         for (name, v) in directions {
             // 1. Renderer link: d image along v by differences (h = 1e-2), dotted with the model's
@@ -152,12 +155,16 @@ struct EOTStepGradientTests {
                 line += String(format: " h %.0e: %.6g (rel %.1e)", h, fd, rel)
             }
             worstChain = max(worstChain, best)
+            bests.append(best)
             report.append(line)
         }
         let details = report.joined(separator: "\n  ")
         print("EOT step gradient check (lite0, \(t)×\(t) circle texture, target \(EOTStepFixture.target), loss \(loss0)):\n  \(details)")
         print("EOT step gradient check: max relative difference renderer link \(worstLink), whole chain (best step per direction) \(worstChain)")
         #expect(worstLink < 1e-3, "renderer link: max relative |(d image along v) · dImage − g · v| = \(worstLink)\n  \(details)")
-        #expect(worstChain < 0.03, "whole chain: max over directions of the best step's relative |fd − analytic| = \(worstChain)\n  \(details)")
+        let median = bests.sorted()[bests.count / 2]
+        print("EOT step gradient check: whole chain, median over directions \(median)")
+        #expect(worstChain < 0.05, "whole chain: max over directions of the best step's relative |fd − analytic| = \(worstChain)\n  \(details)")
+        #expect(median < 0.015, "whole chain: median over directions of the best step's relative |fd − analytic| = \(median)\n  \(details)")
     }
 }
