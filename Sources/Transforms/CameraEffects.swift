@@ -82,6 +82,46 @@ enum Blur {
     }
 }
 
+extension Blur {
+    /// `backward` computed for `window` of g only: there g is what the whole-image pass gives,
+    /// the same sums in the same order (bit for bit), reading g only in the window grown by the
+    /// kernel's radius. Rows outside the window keep their input; the window's rows outside its
+    /// columns are unspecified.
+    static func backward(_ g: UnsafeMutablePointer<Float>, width W: Int, height H: Int, kernel k: [Float],
+                         tmp: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>, window w: PixelWindow) {
+        guard !w.isEmpty else { return }
+        let r = k.count / 2, rowLen = W * 3
+        let read = w.grown(by: r, width: W, height: H)                 // rows and columns of g read
+        let cols = read.x0 * 3, count = (read.x1 - read.x0) * 3
+        k.withUnsafeBufferPointer { kp in
+            // Vertical adjoint into tmp, rows of the window only, the columns the next pass reads.
+            for j in w.y0..<w.y1 { (tmp + j * rowLen + cols).update(repeating: 0, count: count) }
+            for y in read.y0..<read.y1 {
+                let src = g + y * rowLen + cols
+                for t in 0..<kp.count {
+                    let j = min(max(y + t - r, 0), H - 1)
+                    if j >= w.y0 && j < w.y1 { addRow(kp[t], src, to: tmp + j * rowLen + cols, count: count) }
+                }
+            }
+            // Horizontal adjoint of the window's rows: tmp -> g.
+            let padLen = (W + 2 * r) * 3
+            for y in w.y0..<w.y1 {
+                let src = tmp + y * rowLen
+                pad.update(repeating: 0, count: padLen)
+                for t in 0..<kp.count { addRow(kp[t], src + cols, to: pad + t * 3 + cols, count: count) }
+                let out = g + y * rowLen
+                for o in (w.x0 * 3)..<(w.x1 * 3) { out[o] = pad[o + r * 3] }
+                for j in 0..<r {
+                    for c in 0..<3 {
+                        if w.x0 == 0 { out[c] += pad[j * 3 + c] }
+                        if w.x1 == W { out[(W - 1) * 3 + c] += pad[(W + r + j) * 3 + c] }
+                    }
+                }
+            }
+        }
+    }
+}
+
 public enum Noise {
     /// Array form of `add`: image += σ · N(0, 1), seeded.
     public static func add(_ image: inout [Float], sigma: Float, seed: UInt64) {

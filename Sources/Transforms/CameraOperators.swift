@@ -50,6 +50,34 @@ struct AxisOperator: Sendable {
     }
 }
 
+/// A rectangle of pixels: columns x0 ..< x1, rows y0 ..< y1 (empty when either range is).
+struct PixelWindow: Equatable, Sendable {
+    var x0: Int, x1: Int, y0: Int, y1: Int
+    var isEmpty: Bool { x1 <= x0 || y1 <= y0 }
+    /// Grown by `r` pixels on every side, clipped to a W × H image.
+    func grown(by r: Int, width: Int, height: Int) -> PixelWindow {
+        PixelWindow(x0: max(0, x0 - r), x1: min(width, x1 + r), y0: max(0, y0 - r), y1: min(height, y1 + r))
+    }
+    /// The smallest window holding both.
+    func union(_ o: PixelWindow) -> PixelWindow {
+        isEmpty ? o : o.isEmpty ? self : PixelWindow(x0: min(x0, o.x0), x1: max(x1, o.x1), y0: min(y0, o.y0), y1: max(y1, o.y1))
+    }
+}
+
+extension AxisOperator {
+    /// The outputs o that read some input in `inputs` (a range lo ..< hi of the outputs, empty
+    /// when none): the rows of the transpose that reach those inputs.
+    func outputs(reaching inputs: Range<Int>) -> Range<Int> {
+        var lo = outputs, hi = 0
+        for o in 0..<outputs {
+            for t in Int(start[o])..<Int(start[o + 1]) where inputs.contains(Int(index[t])) {
+                lo = min(lo, o); hi = max(hi, o + 1); break
+            }
+        }
+        return lo < hi ? lo..<hi : 0..<0
+    }
+}
+
 /// y = s · Ay · X · Axᵀ on each channel of an (H, W, 3) image X.
 struct SeparableOperator: Sendable {
     let ax: AxisOperator   // W outputs, W inputs
@@ -126,6 +154,58 @@ struct SeparableOperator: Sendable {
     }
 }
 
+extension SeparableOperator {
+    /// What `backward(…, window:)` reads of dy for `window` of dx: the outputs whose rows of A
+    /// reach it.
+    func inputWindow(_ w: PixelWindow) -> PixelWindow {
+        let ox = ax.outputs(reaching: w.x0..<w.x1), oy = ay.outputs(reaching: w.y0..<w.y1)
+        return PixelWindow(x0: ox.lowerBound, x1: ox.upperBound, y0: oy.lowerBound, y1: oy.upperBound)
+    }
+
+    /// `backward` computed for `window` of dx only: there dx is what the whole-image pass gives,
+    /// the same sums in the same order (bit for bit), reading dy only in `inputWindow(window)`.
+    /// Rows of dx outside the window are not written; the window's rows outside its columns are
+    /// unspecified. The renderer's backward needs the gradient only around the patch.
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, scale s: Float = 1, accumulate: Bool = false,
+                  tmp: UnsafeMutablePointer<Float>, window w: PixelWindow) {
+        let W = width, rowLen = W * 3
+        guard !w.isEmpty else { return }
+        let ox = ax.outputs(reaching: w.x0..<w.x1), oy = ay.outputs(reaching: w.y0..<w.y1)
+        let cols = ox.lowerBound * 3, count = ox.count * 3
+        for j in w.y0..<w.y1 { (tmp + j * rowLen + cols).update(repeating: 0, count: count) }
+        ay.start.withUnsafeBufferPointer { st in ay.index.withUnsafeBufferPointer { ix in ay.weight.withUnsafeBufferPointer { wt in
+            for o in oy {
+                for t in Int(st[o])..<Int(st[o + 1]) {
+                    let j = Int(ix[t])
+                    if j >= w.y0 && j < w.y1 { addRow(s * wt[t], dy + o * rowLen + cols, to: tmp + j * rowLen + cols, count: count) }
+                }
+            }
+        } } }
+        if !accumulate { for r in w.y0..<w.y1 { (dx + r * rowLen).update(repeating: 0, count: rowLen) } }
+        let band = ax.band
+        ax.start.withUnsafeBufferPointer { st in ax.index.withUnsafeBufferPointer { ix in ax.weight.withUnsafeBufferPointer { wt in
+            for r in w.y0..<w.y1 {
+                let src = tmp + r * rowLen, dst = dx + r * rowLen
+                func row(_ o: Int) {
+                    let a = src[o * 3], b = src[o * 3 + 1], c = src[o * 3 + 2]
+                    for t in Int(st[o])..<Int(st[o + 1]) {
+                        let q = Int(ix[t]) * 3, w = wt[t]
+                        dst[q] += w * a; dst[q + 1] += w * b; dst[q + 2] += w * c
+                    }
+                }
+                // As the whole-image pass: the low edge, the band by weight, the high edge.
+                for o in ox.lowerBound..<max(ox.lowerBound, min(band.lo, ox.upperBound)) { row(o) }
+                let lo = max(band.lo, ox.lowerBound), hi = min(band.hi, ox.upperBound)
+                if hi > lo {
+                    for (k, w) in band.weights.enumerated() { addRow(w, src + lo * 3, to: dst + (lo + band.shifts[k]) * 3, count: (hi - lo) * 3) }
+                }
+                let high = max(band.hi, band.lo, ox.lowerBound)
+                if high < ox.upperBound { for o in high..<ox.upperBound { row(o) } }
+            }
+        } } }
+    }
+}
+
 /// dst[k] += w · src[k] for k in 0..<count: one whole row's share in a vertical pass.
 @inline(__always)
 func addRow(_ w: Float, _ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
@@ -173,6 +253,17 @@ public struct MotionBlur: Sendable {
     func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
         let s = 1 / Float(taps.count)
         for (k, op) in taps.enumerated() { op.backward(dy, into: dx, scale: s, accumulate: k > 0, tmp: tmp) }
+    }
+
+    /// What `backward(…, window:)` reads of dy.
+    func inputWindow(_ w: PixelWindow) -> PixelWindow {
+        taps.reduce(PixelWindow(x0: 0, x1: 0, y0: 0, y1: 0)) { $0.union($1.inputWindow(w)) }
+    }
+
+    /// `backward` for `window` of dx only (bit for bit the whole-image values there).
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>, window: PixelWindow) {
+        let s = 1 / Float(taps.count)
+        for (k, op) in taps.enumerated() { op.backward(dy, into: dx, scale: s, accumulate: k > 0, tmp: tmp, window: window) }
     }
 }
 
@@ -262,6 +353,14 @@ public struct SeparableResample: Sendable {
     /// dx = Ayᵀ · dy · Ax per channel, WRITES dx; tmp: (H, W, 3) scratch. No aliasing.
     func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>) {
         op.backward(dy, into: dx, tmp: tmp)
+    }
+
+    /// What `backward(…, window:)` reads of dy.
+    func inputWindow(_ w: PixelWindow) -> PixelWindow { op.inputWindow(w) }
+
+    /// `backward` for `window` of dx only (bit for bit the whole-image values there).
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>, window: PixelWindow) {
+        op.backward(dy, into: dx, tmp: tmp, window: window)
     }
 
     /// Per axis: (up ∘ down)[o] as sparse (input index, weight) rows, inputs ascending.
