@@ -124,33 +124,7 @@ struct SeparableOperator: Sendable {
     /// tmp: (H, W, 3) scratch. No aliasing.
     func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, scale s: Float = 1, accumulate: Bool = false,
                   tmp: UnsafeMutablePointer<Float>) {
-        let W = width, H = height, rowLen = W * 3
-        tmp.update(repeating: 0, count: H * rowLen)
-        ay.start.withUnsafeBufferPointer { st in ay.index.withUnsafeBufferPointer { ix in ay.weight.withUnsafeBufferPointer { wt in
-            for o in 0..<H {
-                for t in Int(st[o])..<Int(st[o + 1]) { addRow(s * wt[t], dy + o * rowLen, to: tmp + Int(ix[t]) * rowLen, count: rowLen) }
-            }
-        } } }
-        if !accumulate { dx.update(repeating: 0, count: H * rowLen) }
-        let band = ax.band
-        ax.start.withUnsafeBufferPointer { st in ax.index.withUnsafeBufferPointer { ix in ax.weight.withUnsafeBufferPointer { wt in
-            for r in 0..<H {
-                let src = tmp + r * rowLen, dst = dx + r * rowLen
-                func row(_ o: Int) {
-                    let a = src[o * 3], b = src[o * 3 + 1], c = src[o * 3 + 2]
-                    for t in Int(st[o])..<Int(st[o + 1]) {
-                        let q = Int(ix[t]) * 3, w = wt[t]
-                        dst[q] += w * a; dst[q + 1] += w * b; dst[q + 2] += w * c
-                    }
-                }
-                for o in 0..<band.lo { row(o) }
-                if band.hi > band.lo {
-                    let count = (band.hi - band.lo) * 3, s = src + band.lo * 3
-                    for (k, w) in band.weights.enumerated() { addRow(w, s, to: dst + (band.lo + band.shifts[k]) * 3, count: count) }
-                }
-                for o in max(band.hi, band.lo)..<W { row(o) }
-            }
-        } } }
+        backward(dy, into: dx, scale: s, accumulate: accumulate, tmp: tmp, window: PixelWindow(x0: 0, x1: width, y0: 0, y1: height))
     }
 }
 
