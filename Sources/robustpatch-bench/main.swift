@@ -15,6 +15,7 @@ struct Options {
     var eot = false
     var renderer = false
     var layers = false
+    var cold = false
     var scenes = "Samples/scenes"
     /// nil: each mode's default (digital for --eot, tabletop for --renderer).
     var preset: String?
@@ -28,12 +29,14 @@ struct Options {
             case "--eot": eot = true
             case "--renderer": renderer = true
             case "--layers": layers = true
+            case "--cold": cold = true
             case "--scenes": scenes = it.next() ?? scenes
             case "--preset": preset = it.next() ?? preset
             case "-h", "--help":
                 print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]")
                 print("       robustpatch-bench --renderer [--seconds 5] [--preset tabletop|digital|photo|identity]")
-                print("       robustpatch-bench --layers [--model lite0] [--batches 16]   (each distinct layer alone, fastest of repeats)"); exit(0)
+                print("       robustpatch-bench --layers [--model lite0] [--batches 16] [--cold]   (each distinct layer alone, fastest of repeats;")
+                print("                                                     --cold: 128 MiB written by both threads before each run, caches cold)"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
         }
@@ -99,7 +102,7 @@ func benchmarkEOT(_ opts: Options) throws {
         let perStep = r.elapsed / Double(r.iterations)
         print(String(format: "%5d  %7.3f  %10.1f", batch, perStep, Double(batch) / perStep))
         results.append(.init(batch: batch, secondsPerStep: perStep, samplesPerS: Double(batch) / perStep))
-        if Profiler.shared.enabled { printStages(stepSeconds: perStep); if ProcessInfo.processInfo.environment["LAYERS"] == "1" { print(Profiler.shared.report()) } }
+        if Profiler.shared.enabled { printStages(stepSeconds: perStep); print(Profiler.shared.report()) }
     }
     try BenchLine(mode: "eot", results: results).print()
 }
@@ -177,10 +180,12 @@ func benchmarkLayers(_ opts: Options) throws {
     let model = try ModelZoo.load(opts.model)
     let batch = opts.batches.last ?? 16
     let ws = Workspace()
-    let flushCount = (Int(ProcessInfo.processInfo.environment["FLUSH_MB"] ?? "128") ?? 128) << 18
-    let flush = UnsafeMutablePointer<Float>.allocate(capacity: flushCount)
-    flush.initialize(repeating: 0, count: flushCount)
-    let cold = ProcessInfo.processInfo.environment["COLD"] == "1"
+    // --cold: both threads write 128 MiB before each timed run, so the layer's data comes from DRAM.
+    let flushCount = opts.cold ? 32 << 20 : 0
+    let flush = UnsafeMutablePointer<Float>.allocate(capacity: max(flushCount, 1))
+    flush.initialize(repeating: 0, count: max(flushCount, 1))
+    defer { flush.deallocate() }
+    let cold = opts.cold
     func fastest(_ body: () -> Void) -> Double {
         body()
         var best = Double.infinity, total = 0.0
