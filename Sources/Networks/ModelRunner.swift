@@ -45,9 +45,9 @@ public final class ModelRunner {
     /// Pointer form of `forward`: writes logits (N, classes).
     public func forward(_ x: UnsafePointer<Float>, n: Int, height h: Int, width w: Int, logits: UnsafeMutablePointer<Float>) {
         inputShape = [n, h, w, 3]
-        splitRanges = splitsBatch && n > 1 && Parallel.threadCount > 1 && !Parallel.isInline
+        splitRanges = splitsBatch && Parallel.partCount(n) > 1
         if splitRanges {
-            while parts.count < min(n, Parallel.threadCount) { parts.append(ModelRunner(model: model, splitsBatch: false)) }
+            while parts.count < Parallel.partCount(n) { parts.append(ModelRunner(model: model, splitsBatch: false)) }
             let (px, classes, runners) = (h * w * 3, model.classCount, parts)
             Parallel.forEachPart(n) { i, r in
                 runners[i].forward(x + r.lowerBound * px, n: r.count, height: h, width: w, logits: logits + r.lowerBound * classes)

@@ -53,11 +53,14 @@ extension Parallel {
         return try body()
     }
 
+    /// How many parts `forEachPart(count)` makes here (at least 1).
+    public static func partCount(_ count: Int) -> Int { isInline ? 1 : max(1, min(count, threadCount)) }
+
     /// Splits `0..<count` into `threadCount` contiguous parts (at most `count`) and runs
     /// `body(part, range)` for each on its own thread, with jobs inside inline (`inline`).
     /// Part i always gets the same range for the same count, so results do not depend on timing.
     public static func forEachPart(_ count: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
-        let parts = isInline ? 1 : min(count, threadCount)
+        let parts = partCount(count)
         if parts <= 1 {
             if count > 0 { inline { body(0, 0..<count) } }
             return

@@ -49,36 +49,7 @@ enum Blur {
     /// same symmetric blur; at the borders the weight of clamped taps folds back onto the edge pixel.
     static func backward(_ g: UnsafeMutablePointer<Float>, width W: Int, height H: Int, kernel k: [Float],
                          tmp: UnsafeMutablePointer<Float>, pad: UnsafeMutablePointer<Float>) {
-        let r = k.count / 2, rowLen = W * 3
-        k.withUnsafeBufferPointer { kp in
-            // Vertical adjoint: g -> tmp.
-            tmp.update(repeating: 0, count: H * rowLen)
-            for y in 0..<H {
-                let src = g + y * rowLen
-                for t in 0..<kp.count {
-                    let w = kp[t], dst = tmp + min(max(y + t - r, 0), H - 1) * rowLen
-                    for o in 0..<rowLen { dst[o] += w * src[o] }
-                }
-            }
-            // Horizontal adjoint: tmp -> g.
-            let padLen = (W + 2 * r) * 3
-            for y in 0..<H {
-                let src = tmp + y * rowLen
-                pad.update(repeating: 0, count: padLen)
-                for t in 0..<kp.count {
-                    let w = kp[t], dst = pad + t * 3
-                    for o in 0..<rowLen { dst[o] += w * src[o] }
-                }
-                let out = g + y * rowLen
-                for o in 0..<rowLen { out[o] = pad[o + r * 3] }
-                for j in 0..<r {
-                    for c in 0..<3 {
-                        out[c] += pad[j * 3 + c]
-                        out[(W - 1) * 3 + c] += pad[(W + r + j) * 3 + c]
-                    }
-                }
-            }
-        }
+        backward(g, width: W, height: H, kernel: k, tmp: tmp, pad: pad, window: PixelWindow(x0: 0, x1: W, y0: 0, y1: H))
     }
 }
 

@@ -25,8 +25,8 @@ public struct Renderer: Sendable {
     public let textureWidth: Int, textureHeight: Int
     public let sceneWidth: Int, sceneHeight: Int
     /// Whether `backward` runs the camera effects' adjoints only on the windows around the patch
-    /// that the texture's gradient depends on (the default), or on the whole image (the
-    /// reference: the same values, bit for bit; tests compare the two).
+    /// that the texture's gradient depends on (the default), or on windows that are the whole
+    /// image (the reference: the same values, bit for bit; tests compare the two).
     public var adjointsOnWindows = true
 
     /// Lower bound inside the gamma power, so that d/dl l^γ stays finite at 0 (γ < 1).
@@ -257,18 +257,10 @@ public struct Renderer: Sendable {
             }
             // Only the patch's box needs the gradient: each adjoint is computed on the window its
             // successor reads (bit for bit the whole-image values there), from the box outwards.
-            let boxWindow = PixelWindow(x0: box.x0, x1: box.x1, y0: box.y0, y1: box.y1)
+            let boxWindow = adjointsOnWindows ? PixelWindow(x0: box.x0, x1: box.x1, y0: box.y0, y1: box.y1)
+                                              : PixelWindow(x0: 0, x1: W, y0: 0, y1: H)
             let motionReads = optics.motion?.inputWindow(boxWindow) ?? boxWindow
             let blurReads = kernel.isEmpty ? motionReads : motionReads.grown(by: kernel.count / 2, width: W, height: H)
-            if !adjointsOnWindows {
-                if let resample = optics.resample { resample.backward(d, into: gp, tmp: tmp) } else { gp.update(from: d, count: n) }
-                if !kernel.isEmpty { Blur.backward(gp, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad) }
-                if let motion = optics.motion {
-                    copy.update(from: gp, count: n)
-                    motion.backward(copy, into: gp, tmp: tmp)
-                }
-                return
-            }
             if let resample = optics.resample { resample.backward(d, into: gp, tmp: tmp, window: blurReads) } else { gp.update(from: d, count: n) }
             if !kernel.isEmpty { Blur.backward(gp, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad, window: motionReads) }
             if let motion = optics.motion {
