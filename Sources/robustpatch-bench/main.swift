@@ -24,8 +24,8 @@ struct Options {
         while let a = it.next() {
             switch a {
             case "--model": model = it.next() ?? model
-            case "--seconds": seconds = Double(it.next() ?? "") ?? seconds
-            case "--batches": batches = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--seconds": seconds = Double(it.next() ?? "") ?? .nan    // checked below
+            case "--batches": batches = (it.next() ?? "").split(separator: ",", omittingEmptySubsequences: false).map { Int($0) ?? 0 }
             case "--eot": eot = true
             case "--renderer": renderer = true
             case "--layers": layers = true
@@ -39,6 +39,12 @@ struct Options {
                 print("                                                     --cold: 128 MiB written by both threads before each run, caches cold)"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
             }
+        }
+        guard !batches.isEmpty, batches.allSatisfy({ (1...256).contains($0) }) else {
+            throw ModelError.badInput("--batches needs comma-separated batch sizes from 1 to 256, e.g. 1,16")
+        }
+        guard seconds.isFinite, seconds > 0, seconds <= 3600 else {
+            throw ModelError.badInput("--seconds needs a duration above 0 and at most 3600")
         }
     }
 }
