@@ -173,7 +173,13 @@ public final class PatchTrainer {
             classLoss += loss / Double(slots.count)
             if slots.count > 1 { dLogits.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] /= Float(slots.count) } } }
             successes += Self.successes(logits: logits, objective: objective, clean: clean)
-            let dImages = Profiler.shared.measure("eot model backward") { slot.runner.backward(dLogits) }
+            // The renderer reads the image gradient only around the patch: the model's backward
+            // computes it there only.
+            let windows = (0..<b).map { i in
+                let w = slot.renderer.gradientWindow(cache: slot.caches[i]!)
+                return ImageWindow(rows: w.rows, columns: w.columns)
+            }
+            let dImages = Profiler.shared.measure("eot model backward") { slot.runner.backward(dLogits, windows: windows) }
             // Renderer backward per sample into its own buffer, then a fixed-order sum.
             var perSample = [Float](repeating: 0, count: b * tcount)
             var failure: (any Error)? = nil

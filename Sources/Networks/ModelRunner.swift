@@ -108,18 +108,37 @@ public final class ModelRunner {
         return dx
     }
 
-    /// Pointer form of `backward`: WRITES dImages (N, H, W, 3).
-    public func backward(_ dLogits: UnsafePointer<Float>, into dImages: UnsafeMutablePointer<Float>) {
+    /// d loss / d images in a window of each image only: `windows[i]` is the rectangle of image i
+    /// whose gradient is wanted (e.g. where a renderer's backward reads it); elsewhere it is zero.
+    /// The early, high-resolution layers then run their backward only on what reaches that
+    /// window: the band of its rows (the 1×1 convolutions) or the rectangle (depthwise and stem).
+    /// Equal to `backward` in the windows up to float reassociation (the GEMMs run on other row
+    /// counts).
+    public func backward(_ dLogits: Tensor, windows: [ImageWindow]) -> Tensor {
         guard let s = inputShape else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        precondition(windows.count == s[0], "ModelRunner.backward: \(windows.count) windows for a batch of \(s[0])")
+        let dx = Tensor(uninitialized: s)
+        backward(dLogits.unsafePointer, into: dx.unsafePointer, windows: windows)
+        return dx
+    }
+
+    /// Pointer form of `backward`: WRITES dImages (N, H, W, 3); with `windows` (one per image),
+    /// the gradient in each window and zero outside it.
+    public func backward(_ dLogits: UnsafePointer<Float>, into dImages: UnsafeMutablePointer<Float>, windows: [ImageWindow]? = nil) {
+        guard let s = inputShape else { preconditionFailure("ModelRunner.backward needs a forward first") }
+        precondition(windows == nil || windows!.count == s[0], "ModelRunner.backward: \(windows?.count ?? 0) windows for a batch of \(s[0])")
         if splitRanges {
             let (px, classes, runners) = (s[1] * s[2] * 3, model.classCount, parts)
             Parallel.forEachPart(s[0]) { i, r in
-                runners[i].backward(dLogits + r.lowerBound * classes, into: dImages + r.lowerBound * px)
+                runners[i].backward(dLogits + r.lowerBound * classes, into: dImages + r.lowerBound * px, windows: windows.map { Array($0[r]) })
             }
             return
         }
         let ws = workspace
         let (n, h, w) = (s[0], s[1], s[2])
+        // Empty windows as empty rows and columns both.
+        let windows = windows?.map { $0.isEmpty ? ImageWindow(rows: 0..<0, columns: 0..<0) : $0 }
+        let need = windows.map { windowsNeeded(input: $0, height: h, width: w) }
         let grads = (0..<3).map { ws.buffer("grad\($0)", count: maxActivation) }
         let hc = model.head.outputChannels
         let dPooled = ws.buffer("grad.pooled", count: n * hc)
@@ -140,25 +159,75 @@ public final class ModelRunner {
             let reluOfDepthwise = block.depthwise.activation == .relu6 ? UnsafePointer(dw.output) : nil
             Profiler.shared.measure("bwd project \(block.project.inputChannels)→\(block.project.outputChannels) @\(proj.h)") {
                 block.project.backward(dy: grads[cur], y: proj.output, n: n, height: proj.h, width: proj.w, into: grads[a],
-                                       reluOfInput: reluOfDepthwise, workspace: ws)
+                                       reluOfInput: reluOfDepthwise, rows: need?.depthwiseOutputRows[i], workspace: ws)
             }
+            let inRows = need?.blockInput[i].map { $0.map(\.rows) }, inColumns = need?.blockInput[i].map { $0.map(\.columns) }
             if let e = block.expand {
                 let ex = plan[layerIndex]; layerIndex -= 1
-                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true) }
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true, rows: inRows, columns: inColumns) }
                 if block.residual {
-                    Profiler.shared.measure("bwd residual copy") { grads[a].update(from: grads[cur], count: n * ex.h * ex.w * e.inputChannels) }
+                    Profiler.shared.measure("bwd residual copy") {
+                        for run in flattenedRuns(inRows, n: n, height: ex.h, rowLength: ex.w * e.inputChannels) {
+                            (grads[a] + run.lowerBound).update(from: grads[cur] + run.lowerBound, count: run.count)
+                        }
+                    }
                 }
-                Profiler.shared.measure("bwd expand \(e.inputChannels)→\(e.outputChannels) @\(ex.h)") { e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, workspace: ws) }
+                Profiler.shared.measure("bwd expand \(e.inputChannels)→\(e.outputChannels) @\(ex.h)") { e.backward(dy: grads[b], y: ex.output, n: n, height: ex.h, width: ex.w, into: grads[a], accumulate: block.residual, rows: inRows, workspace: ws) }
                 cur = a
             } else {
-                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true) }
-                if block.residual { Add.forward(grads[b], grads[cur], into: grads[b], count: n * dw.h * dw.w * block.depthwise.channels) }
+                Profiler.shared.measure("bwd dw k\(block.depthwise.kernelSize) s\(block.depthwise.stride) c\(block.depthwise.channels) @\(dw.h)") { block.depthwise.backward(dy: grads[a], y: dw.output, n: n, height: dw.h, width: dw.w, into: grads[b], dyIsMasked: true, rows: inRows, columns: inColumns) }
+                if block.residual {
+                    for run in flattenedRuns(inRows, n: n, height: dw.h, rowLength: dw.w * block.depthwise.channels) {
+                        Add.forward(grads[b] + run.lowerBound, grads[cur] + run.lowerBound, into: grads[b] + run.lowerBound, count: run.count)
+                    }
+                }
                 cur = b
             }
         }
         let dNormalized = grads[(cur + 1) % 3]
-        Profiler.shared.measure("bwd stem") { model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized, workspace: ws) }
-        model.normalization.backward(dy: dNormalized, into: dImages, count: n * h * w * 3)
+        Profiler.shared.measure("bwd stem") { model.stem.backward(dy: grads[cur], y: ws.buffer("stem", count: 0), n: n, height: h, width: w, into: dNormalized,
+                                                                 rows: windows?.map(\.rows), columns: windows?.map(\.columns), workspace: ws) }
+        if let windows {
+            dImages.initialize(repeating: 0, count: n * h * w * 3)
+            for (b, win) in windows.enumerated() {
+                for y in win.rows {
+                    let at = ((b * h + y) * w + win.columns.lowerBound) * 3
+                    model.normalization.backward(dy: dNormalized + at, into: dImages + at, count: win.columns.count * 3)
+                }
+            }
+        } else {
+            model.normalization.backward(dy: dNormalized, into: dImages, count: n * h * w * 3)
+        }
+    }
+
+    /// Per block, the window of its input gradient and the rows of its depthwise output's
+    /// gradient that the backward must compute for the image gradient in `input` (per image):
+    /// the stem's and each depthwise convolution's reach, outwards from the input. nil entries:
+    /// the whole tensor (every image's window is the whole image).
+    private func windowsNeeded(input: [ImageWindow], height h: Int, width w: Int)
+        -> (blockInput: [[ImageWindow]?], depthwiseOutputRows: [[Range<Int>]?]) {
+        func reach(_ g: ConvGeometry, _ win: ImageWindow, kernel k: Int, stride s: Int) -> ImageWindow {
+            ImageWindow(rows: g.outputRows(reading: win.rows, kernel: k, stride: s), columns: g.outputColumns(reading: win.columns, kernel: k, stride: s))
+        }
+        func union(_ a: Range<Int>, _ b: Range<Int>) -> Range<Int> {
+            a.isEmpty ? b : b.isEmpty ? a : min(a.lowerBound, b.lowerBound)..<max(a.upperBound, b.upperBound)
+        }
+        var g = model.stem.geometry(inputHeight: h, inputWidth: w)
+        var cur = input.map { reach(g, $0, kernel: model.stem.kernelHeight, stride: model.stem.stride) }
+        var hw = (g.outputHeight, g.outputWidth)
+        var blockInput: [[ImageWindow]?] = [], depthwiseOutputRows: [[Range<Int>]?] = []
+        for block in model.blocks {
+            // Every image whole: no window (the plain, whole-tensor path).
+            let whole = ImageWindow(rows: 0..<hw.0, columns: 0..<hw.1)
+            blockInput.append(cur.allSatisfy { $0 == whole } ? nil : cur)
+            g = block.depthwise.geometry(inputHeight: hw.0, inputWidth: hw.1)
+            let out = cur.map { reach(g, $0, kernel: block.depthwise.kernelSize, stride: block.depthwise.stride) }
+            hw = (g.outputHeight, g.outputWidth)
+            depthwiseOutputRows.append(out.allSatisfy { $0.rows == 0..<hw.0 } ? nil : out.map(\.rows))
+            // A residual block's output gradient also flows straight to its input.
+            cur = block.residual ? zip(out, cur).map { ImageWindow(rows: union($0.rows, $1.rows), columns: union($0.columns, $1.columns)) } : out
+        }
+        return (blockInput, depthwiseOutputRows)
     }
 
     /// Cross-entropy toward `targets` (one class per image): loss, logits and d loss / d images.

@@ -245,6 +245,7 @@ public struct Renderer: Sendable {
         var g = [Float](repeating: 0, count: n)                              // (H, W, 3)
         let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
         let optics = (motion: cache.motion, resample: cache.resample)
+        let windows = adjointWindows(cache: cache, blurKernel: kernel)
         // Scratch: the JPEG adjoint's output, the operators' intermediate and a copy.
         var scratch = [Float](repeating: 0, count: 3 * n + (W + kernel.count) * 3)
         g.withUnsafeMutableBufferPointer { gp in scratch.withUnsafeMutableBufferPointer { sp in
@@ -255,12 +256,7 @@ public struct Renderer: Sendable {
                 JPEGLike.backward(afterJPEG, width: W, height: H)
                 d = UnsafePointer(afterJPEG)
             }
-            // Only the patch's box needs the gradient: each adjoint is computed on the window its
-            // successor reads (bit for bit the whole-image values there), from the box outwards.
-            let boxWindow = adjointsOnWindows ? PixelWindow(x0: box.x0, x1: box.x1, y0: box.y0, y1: box.y1)
-                                              : PixelWindow(x0: 0, x1: W, y0: 0, y1: H)
-            let motionReads = optics.motion?.inputWindow(boxWindow) ?? boxWindow
-            let blurReads = kernel.isEmpty ? motionReads : motionReads.grown(by: kernel.count / 2, width: W, height: H)
+            let (boxWindow, motionReads, blurReads) = (windows.box, windows.motionReads, windows.blurReads)
             if let resample = optics.resample { resample.backward(d, into: gp, tmp: tmp, window: blurReads) } else { gp.update(from: d, count: n) }
             if !kernel.isEmpty { Blur.backward(gp, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad, window: motionReads) }
             if let motion = optics.motion {
@@ -314,6 +310,33 @@ public struct Renderer: Sendable {
                 }
             }
         }
+    }
+
+    /// Where `backward` computes the camera adjoints: only the patch's box needs the gradient,
+    /// so each adjoint is computed on the window its successor reads (bit for bit the
+    /// whole-image values there), from the box outwards; `imageReads` is what it reads of dImage
+    /// at all. The whole image when `adjointsOnWindows` is off.
+    func adjointWindows(cache: RenderCache, blurKernel kernel: [Float])
+        -> (box: PixelWindow, motionReads: PixelWindow, blurReads: PixelWindow, imageReads: PixelWindow) {
+        let W = sceneWidth, H = sceneHeight
+        let boxWindow = adjointsOnWindows ? PixelWindow(x0: cache.x0, x1: cache.x1, y0: cache.y0, y1: cache.y1)
+                                          : PixelWindow(x0: 0, x1: W, y0: 0, y1: H)
+        let motionReads = cache.motion?.inputWindow(boxWindow) ?? boxWindow
+        let blurReads = kernel.isEmpty ? motionReads : motionReads.grown(by: kernel.count / 2, width: W, height: H)
+        var reads = cache.resample?.inputWindow(blurReads) ?? blurReads
+        // JPEG's adjoint (colour conversion, 4:2:0 chroma up/down-sampling) mixes pixels up to
+        // 2 apart; 3 is a safe bound.
+        if cache.sample.jpegQuality != nil { reads = reads.grown(by: 3, width: W, height: H) }
+        return (boxWindow, motionReads, blurReads, reads)
+    }
+
+    /// The rows and columns of dImage that `backward` reads for this sample (empty when the
+    /// patch is not in the image): a model's backward needs to compute the image gradient there
+    /// only (`ModelRunner.backward(_:windows:)`).
+    public func gradientWindow(cache: RenderCache) -> (rows: Range<Int>, columns: Range<Int>) {
+        if cache.x1 == cache.x0 || cache.y1 == cache.y0 { return (0..<0, 0..<0) }
+        let r = adjointWindows(cache: cache, blurKernel: Blur.kernel(sigma: cache.sample.blurSigma)).imageReads
+        return r.isEmpty ? (0..<0, 0..<0) : (r.y0..<r.y1, r.x0..<r.x1)
     }
 
     /// Array convenience; accumulates into `dTexture` (Th, Tw, 3).

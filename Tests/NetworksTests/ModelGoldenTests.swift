@@ -125,4 +125,43 @@ struct ModelGoldenTests {
         let again = split.crossEntropyGradient(batch, targets: targets)
         #expect(again.gradient.maxAbsDifference(a.gradient) == 0)
     }
+
+    @Test("a backward in a window of each image gives the window's gradient, zero elsewhere")
+    func backwardInWindows() throws {
+        let model = try Golden.model("lite0")
+        let cat = try Golden.image("cat_224.png")
+        var flipped = [Float](repeating: 0, count: cat.count)
+        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let images = [cat.array, flipped, [Float](repeating: 0.5, count: cat.count), flipped.reversed()]
+        let targets = [859, 1, 954, 22]
+        // A box in the middle, a band at the top edge, nothing, a corner; the whole image, one
+        // pixel, a column band, an empty column range.
+        let windows: [[ImageWindow]] = [
+            [ImageWindow(rows: 61..<150, columns: 70..<171), ImageWindow(rows: 0..<37, columns: 0..<224), ImageWindow(rows: 0..<0, columns: 0..<0),
+             ImageWindow(rows: 201..<224, columns: 180..<224)],
+            [ImageWindow(rows: 0..<224, columns: 0..<224), ImageWindow(rows: 100..<101, columns: 7..<8), ImageWindow(rows: 0..<224, columns: 13..<90),
+             ImageWindow(rows: 5..<50, columns: 9..<9)]]
+        for splits in [true, false] {
+            let runner = ModelRunner(model: model, splitsBatch: splits)
+            for wins in windows {
+                let batch = Tensor(shape: [4, 224, 224, 3], values: Array(images.joined()))
+                let full = runner.crossEntropyGradient(batch, targets: targets).gradient
+                let dLogits = CrossEntropy.backward(probabilities: CrossEntropy.forward(logits: runner.forward(batch), targets: targets).probabilities, targets: targets)
+                let windowed = runner.backward(dLogits, windows: wins)
+                let scale = full.array.map { abs($0) }.max() ?? 1
+                var inside = 0.0, outside: Float = 0
+                for b in 0..<4 { for y in 0..<224 { for x in 0..<224 { for c in 0..<3 {
+                    let i = ((b * 224 + y) * 224 + x) * 3 + c
+                    if wins[b].rows.contains(y) && wins[b].columns.contains(x) { inside = max(inside, Double(abs(windowed[flat: i] - full[flat: i]))) }
+                    else { outside = max(outside, abs(windowed[flat: i])) }
+                } } } }
+                print("windows \(wins.map { "\($0.rows)×\($0.columns)" }) split \(splits): max |windowed − full| \(inside) inside (gradient max \(scale)), \(outside) outside")
+                #expect(inside <= 1e-5 * Double(scale), "the windows differ from the full backward by \(inside)")
+                #expect(outside == 0, "outside the windows the gradient is zero")
+                // Every image whole: the plain backward, bit for bit.
+                let all = runner.backward(dLogits, windows: Array(repeating: ImageWindow(rows: 0..<224, columns: 0..<224), count: 4))
+                #expect(all.maxAbsDifference(full) == 0)
+            }
+        }
+    }
 }

@@ -289,3 +289,106 @@ func packedGemm() throws {
         }
     }
 }
+
+// MARK: backward in a window
+
+/// Rows per image for a window test: a middle band, the top edge, nothing, the bottom edge,
+/// a single row and all rows (cycled over the images).
+private func rowWindows(n: Int, h: Int) -> [Range<Int>] {
+    let choices = [(h / 3)..<max(h / 3 + 1, 2 * h / 3), 0..<min(2, h), 0..<0, max(0, h - 2)..<h, (h / 2)..<(h / 2 + 1), 0..<h]
+    return (0..<n).map { choices[$0 % choices.count] }
+}
+
+@Test("ConvGeometry.outputRows/outputColumns: exactly the outputs whose window covers an input of the band")
+func outputRowsMatchBruteForce() {
+    for (h, k, s, pad) in [(7, 3, 2, Padding.same), (8, 5, 2, .same), (9, 3, 1, .same), (6, 2, 1, .valid), (5, 3, 2, .explicit(top: 1, bottom: 0, left: 2, right: 0))] {
+        let g = ConvGeometry(padding: pad, inputHeight: h, inputWidth: h + 1, kernelHeight: k, kernelWidth: k, stride: s)
+        for lo in 0...h { for hi in lo...h {
+            let brute = (0..<g.outputHeight).filter { o in (0..<k).contains { (lo..<hi).contains(o * s - g.padTop + $0) } }
+            #expect(Array(g.outputRows(reading: lo..<hi, kernel: k, stride: s)) == brute, "h \(h) k \(k) s \(s) \(pad) rows \(lo)..<\(hi)")
+            let bruteColumns = (0..<g.outputWidth).filter { o in (0..<k).contains { (lo..<hi).contains(o * s - g.padLeft + $0) } }
+            #expect(Array(g.outputColumns(reading: lo..<hi, kernel: k, stride: s)) == bruteColumns, "w \(h + 1) k \(k) s \(s) \(pad) columns \(lo)..<\(hi)")
+        } }
+    }
+}
+
+/// Columns per image for a window test (cycled differently from the rows).
+private func columnWindows(n: Int, w: Int) -> [Range<Int>] {
+    let choices = [0..<w, 1..<max(1, w - 1), max(0, w - 3)..<w, 0..<1, (w / 2)..<w]
+    return (0..<n).map { choices[($0 + 1) % choices.count] }
+}
+
+/// dy with NaN on every pixel the window's backward must not read: any such read shows as NaN.
+private func poisoned(_ dy: [Float], n: Int, oh: Int, ow: Int, channels c: Int, rows: [Range<Int>], columns: [Range<Int>]) -> [Float] {
+    var d = dy
+    for b in 0..<n { for oy in 0..<oh { for ox in 0..<ow where !rows[b].contains(oy) || !columns[b].contains(ox) {
+        for j in 0..<c { d[((b * oh + oy) * ow + ox) * c + j] = .nan }
+    } } }
+    return d
+}
+
+@Test("DepthwiseConv2D backward in a window (rows, or rows and columns): bit for bit there, reading dy only where it reaches", arguments: depthwiseCases)
+func depthwiseBackwardInWindow(_ d: DepthwiseCase) {
+    let n = 6
+    let op = DepthwiseConv2D(torchWeight: randomValues(d.c * d.k * d.k, seed: 41), bias: randomValues(d.c, seed: 42), channels: d.c,
+                             kernelSize: d.k, stride: d.stride, activation: d.activation)
+    let x = Tensor(shape: [n, d.h, d.w, d.c], values: randomValues(n * d.h * d.w * d.c, in: -2...2, seed: 43))
+    let y = op.forward(x)
+    let g = op.geometry(inputHeight: d.h, inputWidth: d.w)
+    let dy = randomValues(y.count, seed: 44)
+    let full = op.backward(dy: Tensor(shape: y.shape, values: dy), y: y, inputShape: x.shape)
+    let rows = rowWindows(n: n, h: d.h), columns = columnWindows(n: n, w: d.w)
+    let p0 = poisoned(dy, n: n, oh: g.outputHeight, ow: g.outputWidth, channels: d.c,
+                      rows: rows.map { g.outputRows(reading: $0, kernel: d.k, stride: d.stride) },
+                      columns: columns.map { g.outputColumns(reading: $0, kernel: d.k, stride: d.stride) })
+    for withColumns in [false, true] {
+        var p = withColumns ? p0 : poisoned(dy, n: n, oh: g.outputHeight, ow: g.outputWidth, channels: d.c,
+                                            rows: rows.map { g.outputRows(reading: $0, kernel: d.k, stride: d.stride) },
+                                            columns: Array(repeating: 0..<g.outputWidth, count: n))
+        var dx = [Float](repeating: 7, count: x.count)
+        y.array.withUnsafeBufferPointer { yp in p.withUnsafeMutableBufferPointer { pp in dx.withUnsafeMutableBufferPointer { dp in
+            op.backward(dy: pp.baseAddress!, y: yp.baseAddress!, n: n, height: d.h, width: d.w, into: dp.baseAddress!, rows: rows,
+                        columns: withColumns ? columns : nil)
+        } } }
+        for b in 0..<n { for iy in 0..<d.h { for ix in 0..<d.w {
+            let at = ((b * d.h + iy) * d.w + ix) * d.c
+            let got = Array(dx[at..<(at + d.c)]), want = Array(full.array[at..<(at + d.c)])
+            if rows[b].contains(iy) && (!withColumns || columns[b].contains(ix)) {
+                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "image \(b) pixel (\(ix), \(iy))")
+            } else {
+                #expect(got.allSatisfy { $0 == 7 }, "image \(b) pixel (\(ix), \(iy)) outside the window is not written")
+            }
+        } } }
+    }
+}
+
+@Test("Conv2D backward in a window (pointwise GEMM: rows; direct stem path: rows and columns), reading dy only where it reaches",
+      arguments: [convCases[0], convCases[5], convCases[7], convCases[8],
+                  ConvCase(h: 13, w: 9, cin: 24, cout: 144, k: 1, stride: 1, groups: 1, padding: .same, activation: .relu6)])
+func convBackwardInWindow(_ c: ConvCase) {
+    let n = 6
+    let op = Conv2D(torchWeight: randomValues(c.cout * c.cin * c.k * c.k, seed: 51), bias: randomValues(c.cout, seed: 52), outputChannels: c.cout,
+                    inputChannels: c.cin, kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, padding: c.padding, activation: c.activation)
+    let x = Tensor(shape: [n, c.h, c.w, c.cin], values: randomValues(n * c.h * c.w * c.cin, in: -2...2, seed: 53))
+    let y = op.forward(x)
+    let g = op.geometry(inputHeight: c.h, inputWidth: c.w)
+    let dy = randomValues(y.count, seed: 54)
+    let full = op.backward(dy: Tensor(shape: y.shape, values: dy), y: y, inputShape: x.shape)
+    // Columns narrow the direct (stem) path only; the pointwise path computes whole rows.
+    let rows = rowWindows(n: n, h: c.h)
+    let columns = c.k > 1 ? columnWindows(n: n, w: c.w) : Array(repeating: 0..<c.w, count: n)
+    var p = poisoned(dy, n: n, oh: g.outputHeight, ow: g.outputWidth, channels: c.cout,
+                     rows: rows.map { g.outputRows(reading: $0, kernel: c.k, stride: c.stride) },
+                     columns: columns.map { g.outputColumns(reading: $0, kernel: c.k, stride: c.stride) })
+    var dx = [Float](repeating: 7, count: x.count)
+    y.array.withUnsafeBufferPointer { yp in p.withUnsafeMutableBufferPointer { pp in dx.withUnsafeMutableBufferPointer { dp in
+        op.backward(dy: pp.baseAddress!, y: yp.baseAddress!, n: n, height: c.h, width: c.w, into: dp.baseAddress!, rows: rows,
+                    columns: c.k > 1 ? columns : nil, workspace: Workspace())
+    } } }
+    let scale = full.array.map { abs($0) }.max() ?? 1
+    for b in 0..<n { for iy in 0..<c.h where rows[b].contains(iy) { for ix in columns[b] {
+        let at = ((b * c.h + iy) * c.w + ix) * c.cin
+        let e = zip(dx[at..<(at + c.cin)], full.array[at..<(at + c.cin)]).map { abs($0 - $1) }.max() ?? .nan
+        #expect(e <= 1e-6 * scale, "image \(b) pixel (\(ix), \(iy)): max |Δ| \(e)")
+    } } }
+}

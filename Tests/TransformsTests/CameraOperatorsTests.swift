@@ -81,4 +81,40 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
         }
         #expect(nonzero >= samples.count - 2, "most samples see the patch: \(nonzero) of \(samples.count)")
     }
+
+    /// `gradientWindow` is all the backward reads of the image gradient: zeroing the gradient
+    /// outside it (what a model's windowed backward hands over) leaves the texture's
+    /// gradient unchanged, bit for bit, with every camera effect (JPEG's chroma adjoint mixes rows).
+    @Test func gradientWindowIsAllTheBackwardReads() throws {
+        let (tw, sw, sh) = (12, 61, 47)
+        let renderer = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+        let texture = randomBuffer(tw * tw * 3, seed: 710), scene = randomBuffer(sw * sh * 3, seed: 711)
+        let mask = try Mask.circle(width: tw, height: tw).alpha
+        let dImage = randomBuffer(sw * sh * 3, seed: 712, lo: -1, hi: 1)
+        var samples: [TransformSample] = []
+        var rng = SplitMix64(seed: 713)
+        for name in ["photo", "tabletop", "physical", "digital"] {
+            let d = try TransformDistribution.preset(named: name)
+            for _ in 0..<6 { samples.append(d.sample(imageWidth: sw, imageHeight: sh, using: &rng)) }
+        }
+        for (cx, cy) in [(0.5, 0.02), (0.3, 0.98), (0.5, 0.5)] {
+            var s = TransformSample(roll: 17, size: 0.25, centerX: cx, centerY: cy, blurSigma: 1.4)
+            s.motionBlurLength = 2.9; s.motionBlurAngle = 80; s.resampleScale = 0.55; s.jpegQuality = 60
+            samples.append(s)
+        }
+        var narrower = 0
+        for (i, s) in samples.enumerated() {
+            let (_, cache) = try renderer.forward(texture: texture, mask: mask, scene: scene, sample: s)
+            let (rows, columns) = renderer.gradientWindow(cache: cache)
+            #expect(rows.lowerBound >= 0 && rows.upperBound <= sh && columns.lowerBound >= 0 && columns.upperBound <= sw)
+            var cut = dImage
+            for y in 0..<sh { for x in 0..<sw where !rows.contains(y) || !columns.contains(x) { for c in 0..<3 { cut[(y * sw + x) * 3 + c] = 0 } } }
+            var a = [Float](repeating: 0, count: texture.count), b = a
+            try renderer.backward(dImage: dImage, cache: cache, dTexture: &a)
+            try renderer.backward(dImage: cut, cache: cache, dTexture: &b)
+            #expect(a == b, "sample \(i) window \(rows) × \(columns): max |whole image − window| \(zip(a, b).map { abs($0 - $1) }.max() ?? 0)")
+            if rows.count < sh && columns.count < sw { narrower += 1 }
+        }
+        #expect(narrower >= samples.count / 2, "the window is smaller than the image for most samples: \(narrower) of \(samples.count)")
+    }
 }

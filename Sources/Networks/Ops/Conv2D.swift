@@ -152,9 +152,14 @@ public struct Conv2D: Sendable {
     /// path, which masks as it reads). With `reluOfInput` (the
     /// output (N, H, W, Cin) of the ReLU6 layer that produced x), dx is then masked by its
     /// ReLU6' — that layer's activation backward done here, tile by tile while dx is in cache.
+    /// `rows` (per image, rows of dx): compute dx there only, reading dy only on the rows the
+    /// kernel reaches from them (`ConvGeometry.outputRows`); other rows of dx are unspecified.
+    /// nil: all. (The pointwise and direct paths honour it; the general path computes all rows.)
+    /// `columns` (per image) narrows the direct path's rows to those columns of dx as well (the
+    /// pointwise path computes whole rows).
     public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
                          into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false, reluOfInput: UnsafePointer<Float>? = nil,
-                         workspace: Workspace, scratch: String = "im2col") {
+                         rows: [Range<Int>]? = nil, columns: [Range<Int>]? = nil, workspace: Workspace, scratch: String = "im2col") {
         precondition(reluOfInput == nil || !accumulate, "masking by the input's ReLU6 needs the whole of dx (not accumulate)")
         let g = geometry(inputHeight: h, inputWidth: w)
         let m = n * g.outputHeight * g.outputWidth
@@ -163,12 +168,15 @@ public struct Conv2D: Sendable {
             // Tiles of rows: mask dy by act'(y) while the tile is in cache, then GEMM.
             let (cin, cout, act) = (inputChannels, outputChannels, activation)
             let tile = tileRows(columns: cin, depth: cout)
+            let runs = flattenedRuns(rows, n: n, height: h, rowLength: w)
             weight.withUnsafeBufferPointer { wp in
                 let w = wp.baseAddress!
-                Parallel.forEachChunk(m, work: m * cin * cout) { range in
-                    var r0 = range.lowerBound
-                    while r0 < range.upperBound {
-                        let r1 = min(r0 + tile, range.upperBound)
+                for run in runs {
+                Parallel.forEachChunk(run.count, work: run.count * cin * cout) { range in
+                    var r0 = run.lowerBound + range.lowerBound
+                    let end = run.lowerBound + range.upperBound
+                    while r0 < end {
+                        let r1 = min(r0 + tile, end)
                         if act == .relu6 { ReLU6.backward(dy: dy + r0 * cout, y: y + r0 * cout, dx: dy + r0 * cout, count: (r1 - r0) * cout) }
                         if let packed = packedBackward {
                             Gemm.multiply(m: r1 - r0, a: dy + r0 * cout, lda: cout, packed: packed, accumulate: accumulate,
@@ -183,15 +191,22 @@ public struct Conv2D: Sendable {
                         r0 = r1
                     }
                 }
+                }
             }
             return
         }
         defer { if let relu = reluOfInput { maskActivationGradient(dx, y: relu, count: n * h * w * inputChannels, activation: .relu6) } }
         if usesDirectPath {
             // The direct kernel masks dy by act'(y) as it reads it (dy is left as it was).
-            if !accumulate { dx.initialize(repeating: 0, count: n * h * w * inputChannels) }
+            if !accumulate {
+                for run in flattenedRuns(rows.map { $0.map { grownRows($0, geometry: g) } }, n: n, height: h, rowLength: w * inputChannels) {
+                    (dx + run.lowerBound).initialize(repeating: 0, count: run.count)
+                }
+            }
             weight.withUnsafeBufferPointer { wp in
-                directBackward(dy, y: activation == .relu6 ? y : nil, n: n, geometry: g, weight: wp.baseAddress!, into: dx)
+                directBackward(dy, y: activation == .relu6 ? y : nil, n: n, geometry: g, weight: wp.baseAddress!, into: dx,
+                               outputRows: rows.map { $0.map { g.outputRows(reading: $0, kernel: kernelHeight, stride: stride) } },
+                               outputColumns: columns.map { $0.map { g.outputColumns(reading: $0, kernel: kernelWidth, stride: stride) } })
             }
             return
         }
@@ -205,6 +220,14 @@ public struct Conv2D: Sendable {
                 col2imAccumulate(col, n: n, geometry: g, channelOffset: gi * cig, channelCount: cig, into: dx)
             }
         }
+    }
+
+    /// The input rows that the output rows reading `rows` write to in a backward scatter: `rows`
+    /// grown by the kernel's reach (clipped), so zeroing them first leaves no stale sums in `rows`.
+    func grownRows(_ rows: Range<Int>, geometry g: ConvGeometry) -> Range<Int> {
+        let out = g.outputRows(reading: rows, kernel: kernelHeight, stride: stride)
+        if out.isEmpty { return 0..<0 }
+        return max(0, out.lowerBound * stride - g.padTop)..<min(g.inputHeight, (out.upperBound - 1) * stride - g.padTop + kernelHeight)
     }
 
     /// dx[..] += scatter of col; parallel over images (rows of different images never overlap).
@@ -327,8 +350,9 @@ public struct Conv2D: Sendable {
     /// dx += convᵀ(dy) for the direct path (dy already masked by act'). Per output pixel the
     /// patch gradient d(col) = Σ_co dy[co]·Wᵀ[co, :] is built with broadcasts (no horizontal sums),
     /// then scattered into dx. Parallel over images, so no two threads write the same dx.
+    /// `outputRows`, `outputColumns` (per image): scatter only these rows and columns of dy (nil: all).
     func directBackward(_ dy: UnsafePointer<Float>, y: UnsafePointer<Float>?, n: Int, geometry g: ConvGeometry, weight: UnsafePointer<Float>,
-                        into dx: UnsafeMutablePointer<Float>) {
+                        into dx: UnsafeMutablePointer<Float>, outputRows: [Range<Int>]? = nil, outputColumns: [Range<Int>]? = nil) {
         let cin = inputChannels, cout = outputChannels
         let k = patchSize, kp = (k + 7) & ~7
         // Wᵀ: (Cout, K padded to 8)
@@ -342,8 +366,8 @@ public struct Conv2D: Sendable {
                     let cp = colb.baseAddress!, masked = cp + kp   // masked: (Cout) this pixel's dy·ReLU6'(y)
                     let zero = SIMD8<Float>.zero, six = SIMD8<Float>(repeating: 6)
                     for b in images {
-                        for oy in 0..<g.outputHeight {
-                            for ox in 0..<g.outputWidth {
+                        for oy in outputRows?[b] ?? 0..<g.outputHeight {
+                            for ox in outputColumns?[b] ?? 0..<g.outputWidth {
                                 let offset = (((b &* g.outputHeight &+ oy) &* g.outputWidth) &+ ox) &* cout
                                 var gp = dy + offset
                                 if let y {

@@ -106,16 +106,22 @@ public struct DepthwiseConv2D: Sendable {
 
     /// dx (N, H, W, C) from dy (N, OH, OW, C): gathers, for each input pixel, the output pixels
     /// whose window covers it. WRITES dx; OVERWRITES dy with dy·act'(y), unless `dyIsMasked`
-    /// says the caller already did (Conv2D.backward's `reluOfInput`).
+    /// says the caller already did (Conv2D.backward's `reluOfInput`). `rows` (per image, rows of
+    /// dx): compute dx there only, bit for bit the whole-image values, reading dy only on the rows
+    /// that reach them (`ConvGeometry.outputRows`); other rows of dx are not written. nil: all.
+    /// `columns` (per image) likewise narrows each computed row to those columns of dx.
     public func backward(dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, n: Int, height h: Int, width w: Int,
-                         into dx: UnsafeMutablePointer<Float>, dyIsMasked: Bool = false) {
+                         into dx: UnsafeMutablePointer<Float>, dyIsMasked: Bool = false, rows: [Range<Int>]? = nil,
+                         columns: [Range<Int>]? = nil) {
         let g = geometry(inputHeight: h, inputWidth: w)
         let c = channels, k = kernelSize, s = stride
         let oh = g.outputHeight, ow = g.outputWidth
         if !dyIsMasked { maskActivationGradient(dy, y: y, count: n * oh * ow * c, activation: activation) }
         weight.withUnsafeBufferPointer { wbuf in
             let wp = wbuf.baseAddress!
-            Parallel.forEachChunk(n &* h, work: n &* oh &* ow &* c &* k &* k) { rows in
+            for run in flattenedRuns(rows, n: n, height: h, rowLength: 1) {
+            Parallel.forEachChunk(run.count, work: run.count &* ow &* c &* k &* k) { chunk in
+                let rows = (run.lowerBound + chunk.lowerBound)..<(run.lowerBound + chunk.upperBound)
                 // Per input pixel, the (tap offset, dy offset) pairs of the output pixels whose
                 // window covers it — found once, then shared by every channel block below.
                 var pairs = [Int](repeating: 0, count: 2 * k * k)
@@ -125,7 +131,7 @@ public struct DepthwiseConv2D: Sendable {
                         let b = r / h, iy = r % h
                         let dyImage = UnsafePointer(dy) + b &* oh &* ow &* c
                         let dxRow = dx + r &* w &* c
-                        for ix in 0..<w {
+                        for ix in columns?[b] ?? 0..<w {
                             var count = 0
                             for ky in 0..<k {
                                 let ty = iy &+ g.padTop &- ky
@@ -169,6 +175,7 @@ public struct DepthwiseConv2D: Sendable {
                         }
                     }
                 }
+            }
             }
         }
     }
