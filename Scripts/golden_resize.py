@@ -36,8 +36,16 @@ def main():
         data = [list(o.getdata()) for o in out]
         pixels = [float("%.9g" % data[c][i]) for i in range(w * h) for c in range(C)]  # (H, W, C)
         cases.append({"width": w, "height": h, "pixels": pixels})
+    # Pillow's 8-bit path (what torchvision's transforms do to a PIL image): RGB mode.
+    rgb = Image.new("RGB", (W, H))
+    rgb.putdata([tuple(byte(x, y, c) for c in range(C)) for y in range(H) for x in range(W)])
+    cases8 = []
+    for (w, h) in SIZES + [(31, 26), (9, 11), (13, 5)]:
+        out = rgb.resize((w, h), Image.BILINEAR)
+        cases8.append({"width": w, "height": h, "bytes": [v for px in out.getdata() for v in px]})
     golden = {
         "generator": "Scripts/golden_resize.py",
+        "cases_8bit": cases8,
         "pil": PIL.__version__,
         "filter": "BILINEAR, float mode, per channel",
         "width": W, "height": H, "channels": C,

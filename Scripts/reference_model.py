@@ -58,8 +58,9 @@ def models_dir():
 
 
 def weights_path(name):
-    """Path of the cached `efficientnet-{name}.pth` (fetched by Scripts/fetch-models.sh)."""
-    path = os.path.join(models_dir(), "efficientnet-%s.pth" % name)
+    """Path of the cached weights of `name` (models.tsv's file column; fetched by
+    Scripts/fetch-models.sh)."""
+    path = os.path.join(models_dir(), read_models_tsv()[name]["file"])
     if not os.path.exists(path):
         sys.exit("error: %s not found; run Scripts/fetch-models.sh %s (or set ROBUSTPATCH_MODELS)"
                  % (path, name))

@@ -54,5 +54,5 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-"$here/fetch-models.sh" lite0 lite1 lite2
+"$here/fetch-models.sh" lite0 lite1 lite2 mobilenet_v2
 "$here/fetch-scenes.sh"

@@ -16,7 +16,7 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
 }
 
 public struct GenerateConfig: Codable, Sendable, Equatable {
-    /// Model specs as given (lite0, lite1, lite2 or paths); the loss averages over them.
+    /// Model specs as given (lite0, lite1, lite2, mobilenet_v2 or paths); the loss averages over them.
     public var models: [String] = ["lite0"]
     /// Target class (targeted attack); nil for untargeted.
     public var target: Int? = 859

@@ -46,7 +46,7 @@ public struct ValidationPoint: Codable, Sendable, Equatable {
 
 /// One model of the (possibly ensemble) attack with its buffers.
 final class ModelSlot {
-    let model: EfficientNetLite
+    let model: InvertedResidualNetwork
     let runner: ModelRunner
     let renderer: Renderer
     /// (size, size, 3) 8-bit scenes at the model's input size.
@@ -57,7 +57,7 @@ final class ModelSlot {
     var batchImages: Tensor
     var caches: [RenderCache?]
 
-    init(model: EfficientNetLite, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
+    init(model: InvertedResidualNetwork, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
         self.model = model
         runner = ModelRunner(model: model)
         let s = model.inputSize
@@ -89,7 +89,7 @@ public final class PatchTrainer {
     let trainCount: Int
 
     /// Builds a trainer; `resume` continues a saved state (its config must match).
-    public init(config: GenerateConfig, models: [EfficientNetLite], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
+    public init(config: GenerateConfig, models: [InvertedResidualNetwork], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
         try config.validate()
         self.config = config
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)

@@ -105,8 +105,8 @@ public enum PatchEvaluator {
         return sums.keys.sorted().map { SceneSummary(scene: $0, success: sums[$0]!) }
     }
 
-    /// Loads models by spec (lite0, lite1, lite2 or a file); a failure names the spec.
-    public static func loadModels(_ specs: [String]) throws -> [EfficientNetLite] {
+    /// Loads models by spec (lite0, lite1, lite2, mobilenet_v2 or a file); a failure names the spec.
+    public static func loadModels(_ specs: [String]) throws -> [InvertedResidualNetwork] {
         guard !specs.isEmpty, !specs.contains(where: \.isEmpty) else { throw EvaluationError.badOption("--model: give a comma-separated list such as lite0,lite1") }
         return try specs.map { spec in
             do { return try ModelZoo.load(spec) } catch { throw EvaluationError.modelFailed(spec: spec, reason: "\(error)") }

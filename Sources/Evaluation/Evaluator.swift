@@ -24,7 +24,7 @@ public struct SampleOutcome: Codable, Sendable, Equatable {
 /// One model with its scenes at its input size, their clean predictions, and reusable buffers.
 /// Not thread-safe (it owns a ModelRunner): use one per thread of work.
 public final class ModelBench {
-    public let model: EfficientNetLite
+    public let model: InvertedResidualNetwork
     public let runner: ModelRunner
     /// (scene, size·size·3) 8-bit, at the model's input size.
     public let scenes: [[UInt8]]
@@ -37,7 +37,7 @@ public final class ModelBench {
 
     public var inputSize: Int { model.inputSize }
 
-    public init(model: EfficientNetLite, scenes: SceneSet, batch: Int = 32) throws {
+    public init(model: InvertedResidualNetwork, scenes: SceneSet, batch: Int = 32) throws {
         guard batch >= 1, batch <= 256 else { throw EvaluationError.badOption("batch must be 1…256, got \(batch)") }
         self.model = model
         self.batch = batch

@@ -3,10 +3,10 @@ import Imaging
 import Networks
 
 public struct ImageClassifier {
-    public let model: EfficientNetLite
+    public let model: InvertedResidualNetwork
     let runner: ModelRunner
 
-    public init(model: EfficientNetLite) {
+    public init(model: InvertedResidualNetwork) {
         self.model = model
         runner = ModelRunner(model: model)
     }
@@ -19,13 +19,15 @@ public struct ImageClassifier {
         public var resized: Bool
     }
 
-    /// Shorter side to the input size (Image.resized: triangle filter), then a centred square crop.
-    public static func modelInput(_ image: Image, size: Int) -> (Image, resized: Bool) {
-        (image.centerSquare(size: size), !(image.width == size && image.height == size))
+    /// Shorter side to the input size (Image.resized: triangle filter), or to size / cropFraction
+    /// for models trained on a centre crop (MobileNetV2: 256 for 224), then a centred square crop.
+    /// An image of exactly the input size is taken as it is.
+    public static func modelInput(_ image: Image, size: Int, cropFraction: Double = 1) -> (Image, resized: Bool) {
+        (image.centerSquare(size: size, cropFraction: cropFraction), !(image.width == size && image.height == size))
     }
 
     public func classify(_ image: Image) -> Result {
-        let (input, resized) = Self.modelInput(image, size: model.inputSize)
+        let (input, resized) = Self.modelInput(image, size: model.inputSize, cropFraction: model.cropFraction)
         let x = Tensor(shape: [1, model.inputSize, model.inputSize, 3], values: input.pixels)
         let logits = runner.forward(x)
         let p = Softmax.forward(logits).array

@@ -1,6 +1,7 @@
 // Drawing grids and heat maps as PNG-ready Images with the bundled 8×8 bitmap font (Drawing):
 // axes named with their values, a legend or colour bar, text at 2× (16 px) so it reads at 100%.
 // Only ASCII is drawn (the font has nothing else). Computing the grids is in Grid.swift.
+import Statistics
 import Drawing
 import Foundation
 import Imaging
@@ -178,6 +179,62 @@ public enum Pictures {
         }
         // Colour bar: 0% at the bottom, 100% at the top.
         let barTop = top, barHeight = nr * cellSize
+        for y in 0..<barHeight {
+            img.fillRect(x: barX, y: barTop + y, width: 24, height: 1, color: rampColor(1 - Double(y) / Double(max(barHeight - 1, 1))))
+        }
+        img.strokeRect(x: barX, y: barTop, width: 24, height: barHeight, color: Color(gray: 0.4))
+        for q in [0.0, 0.5, 1.0] {
+            let y = barTop + Int((1 - q) * Double(barHeight - 1))
+            let label = String(format: "%.0f%%", q * 100)
+            img.fillRect(x: barX + 24, y: y, width: 4, height: 1, color: .black)
+            img.drawText(label, x: barX + 32, y: min(max(y - 8, barTop), barTop + barHeight - 16), scale: text)
+        }
+        return img
+    }
+
+    // MARK: Transfer matrix
+
+    /// Patches (rows) × models (columns): each cell coloured by success with the percentage and
+    /// its 95 % Wilson interval written in it, both axes named, a colour bar.
+    public static func transferMatrix(patches: [String], models: [String], cells: [[Proportion]], title: String) -> Image {
+        let cellWidth = 150, cellHeight = 72, lh = Image.lineHeight(scale: text)
+        let rowNames = patches.map { Image.drawable(String($0.suffix(40))) }, colNames = models.map { Image.drawable(String($0.suffix(16))) }
+        let left = pad + max(Image.textWidth("patch", scale: text), rowNames.map { Image.textWidth($0, scale: text) }.max() ?? 0) + pad
+        let titleText = Image.drawable(title)
+        let gridWidth = models.count * cellWidth
+        let barX = left + gridWidth + 2 * pad
+        let width = max(barX + 24 + 8 + Image.textWidth("100%", scale: text) + pad, pad + Image.textWidth(titleText, scale: text) + pad)
+        let colTitleY = pad + lh + pad
+        let top = colTitleY + 2 * lh + 4
+        let height = top + patches.count * cellHeight + 2 * pad
+        var img = Image(width: width, height: height, channels: 3, fill: 1)
+        img.drawText(titleText, x: pad, y: pad, scale: text)
+        img.drawText("model", x: left + (gridWidth - Image.textWidth("model", scale: text)) / 2, y: colTitleY, scale: text)
+        for (c, name) in colNames.enumerated() {
+            img.drawText(name, x: left + c * cellWidth + (cellWidth - Image.textWidth(name, scale: text)) / 2, y: colTitleY + lh + 2, scale: text, color: Color(gray: 0.2))
+        }
+        img.drawText("patch", x: left - pad - Image.textWidth("patch", scale: text), y: colTitleY + lh + 2, scale: text)
+        for (r, name) in rowNames.enumerated() {
+            let y0 = top + r * cellHeight
+            img.drawText(name, x: left - pad - Image.textWidth(name, scale: text), y: y0 + (cellHeight - 16) / 2, scale: text, color: Color(gray: 0.2))
+            for c in 0..<models.count {
+                let x0 = left + c * cellWidth
+                let p = r < cells.count && c < cells[r].count ? cells[r][c] : Proportion(successes: 0, trials: 0)
+                let empty = p.trials == 0
+                let color = empty ? Color(gray: 0.9) : rampColor(p.rate)
+                img.fillRect(x: x0, y: y0, width: cellWidth, height: cellHeight, color: color)
+                img.strokeRect(x: x0, y: y0, width: cellWidth, height: cellHeight, lineWidth: 1, color: .white)
+                let luminance = 0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue
+                let ink: Color = luminance > 0.5 ? .black : .white
+                let (lo, hi) = p.wilson()
+                let lines = empty ? ["-"] : [String(format: "%.1f%%", p.rate * 100), String(format: "%.0f-%.0f", lo * 100, hi * 100)]
+                for (k, line) in lines.enumerated() {
+                    let ty = y0 + (cellHeight - lines.count * lh) / 2 + k * lh
+                    img.drawText(line, x: x0 + (cellWidth - Image.textWidth(line, scale: text)) / 2, y: ty, scale: text, color: ink)
+                }
+            }
+        }
+        let barTop = top, barHeight = max(patches.count * cellHeight, 1)
         for y in 0..<barHeight {
             img.fillRect(x: barX, y: barTop + y, width: 24, height: 1, color: rampColor(1 - Double(y) / Double(max(barHeight - 1, 1))))
         }

@@ -52,7 +52,14 @@ public enum ReportWriter {
             }
             sections.append(try patchSection(patch: patch, result: result, record: record, pictures: pictures))
         }
-        if record.patches.count > 1 || (record.patches.first?.models.count ?? 0) > 1 { sections.append(transferSection(record)) }
+        if record.patches.count > 1 || (record.patches.first?.models.count ?? 0) > 1 {
+            let matrix = Pictures.transferMatrix(patches: record.patches.map(\.patch), models: record.patches.first?.models.map(\.model) ?? [],
+                                                 cells: record.transfer, title: "transfer: success of each patch on each model (95% interval)")
+            let matrixPath = (directory as NSString).appendingPathComponent("evaluation_transfer.png")
+            try matrix.writePNG(to: matrixPath)
+            written.append(matrixPath)
+            sections.append(transferSection(record, picture: try Data(contentsOf: URL(fileURLWithPath: matrixPath))))
+        }
         sections.append(settingsSection(record))
         let html = page(title: "RobustPatch evaluation: \(record.patches.map(\.patch).joined(separator: ", "))", body: sections.joined(separator: "\n"))
         let path = (directory as NSString).appendingPathComponent("report.html")
@@ -133,8 +140,10 @@ public enum ReportWriter {
         return h.joined(separator: "\n")
     }
 
-    static func transferSection(_ record: EvaluationRecord) -> String {
-        var h = ["<section><h2>Transfer</h2><p>Success of each patch (rows) on each model (columns): targeted top-1, or the flip rate for an untargeted patch.</p><table><thead><tr><th>patch</th>"]
+    static func transferSection(_ record: EvaluationRecord, picture: Data? = nil) -> String {
+        var h = ["<section><h2>Transfer</h2><p>Success of each patch (rows) on each model (columns): targeted top-1, or the flip rate for an untargeted patch.</p>"]
+        if let picture { h.append("<figure><img alt=\"transfer matrix\" src=\"\(dataURI(picture))\"></figure>") }
+        h.append("<table><thead><tr><th>patch</th>")
         for m in record.patches.first?.models ?? [] { h.append("<th>\(escape(m.model))</th>") }
         h.append("</tr></thead><tbody>")
         for p in record.patches {

@@ -7,6 +7,8 @@ struct ResampleTaps {
     var starts: [Int]
     var counts: [Int]
     var weights: [Float]
+    /// The same weights in Pillow's 8-bit fixed point (22 fraction bits), for `resizedLike8BitPIL`.
+    var fixed: [Int32]
     var taps: Int  // stride of `weights`
 
     /// Triangle-filter taps for resampling `inSize` samples to `outSize`, exactly as Pillow's
@@ -23,6 +25,7 @@ struct ResampleTaps {
         starts = [Int](repeating: 0, count: outSize)
         counts = [Int](repeating: 0, count: outSize)
         weights = [Float](repeating: 0, count: outSize * taps)
+        fixed = [Int32](repeating: 0, count: outSize * taps)
         var k = [Double](repeating: 0, count: taps)
         for i in 0..<outSize {
             let center = (Double(i) + 0.5) * scale
@@ -39,7 +42,12 @@ struct ResampleTaps {
             }
             starts[i] = lo
             counts[i] = n
-            for t in 0..<n { weights[i * taps + t] = Float(sum != 0 ? k[t] / sum : k[t]) }
+            for t in 0..<n {
+                let w = sum != 0 ? k[t] / sum : k[t]
+                weights[i * taps + t] = Float(w)
+                // Pillow's normalize_coeffs_8bpc: round half away from zero to 22 fraction bits.
+                fixed[i * taps + t] = Int32(w < 0 ? -0.5 + w * Double(1 << 22) : 0.5 + w * Double(1 << 22))
+            }
         }
     }
 }
@@ -75,6 +83,40 @@ extension Image {
                                                 newHeight: newHeight)
         }
         return channels == 4 ? source.unpremultiplied() : source
+    }
+
+    /// Pillow's BILINEAR resize of an 8-bit image, bit for bit (libImaging/Resample.c): the
+    /// same taps as `resized`, in 22-bit fixed point, a horizontal then a vertical pass, each
+    /// rounding to 8 bits. Pixels are taken as round(255·v); the result is bytes / 255. What a
+    /// model trained with torchvision's transforms on PIL images saw. No alpha (RGB or grey).
+    public func resizedLike8BitPIL(width newWidth: Int, height newHeight: Int) -> Image {
+        precondition(newWidth >= 1 && newHeight >= 1 && newWidth <= Image.maxSide && newHeight <= Image.maxSide && channels != 4,
+                     "resizedLike8BitPIL(width: \(newWidth), height: \(newHeight)) of a \(channels)-channel image")
+        let c = channels
+        var bytes = pixels.map { Int32(min(max(($0 * 255).rounded(), 0), 255)) }
+        var (w, h) = (width, height)
+        @inline(__always) func clip8(_ v: Int32) -> Int32 { min(max(v >> 22, 0), 255) }
+        if newWidth != w {
+            let t = ResampleTaps(inSize: w, outSize: newWidth)
+            var out = [Int32](repeating: 0, count: h * newWidth * c)
+            for y in 0..<h { for x in 0..<newWidth { for ch in 0..<c {
+                var ss: Int32 = 1 << 21
+                for k in 0..<t.counts[x] { ss &+= bytes[(y * w + t.starts[x] + k) * c + ch] &* t.fixed[x * t.taps + k] }
+                out[(y * newWidth + x) * c + ch] = clip8(ss)
+            } } }
+            bytes = out; w = newWidth
+        }
+        if newHeight != h {
+            let t = ResampleTaps(inSize: h, outSize: newHeight)
+            var out = [Int32](repeating: 0, count: newHeight * w * c)
+            for y in 0..<newHeight { for x in 0..<w { for ch in 0..<c {
+                var ss: Int32 = 1 << 21
+                for k in 0..<t.counts[y] { ss &+= bytes[((t.starts[y] + k) * w + x) * c + ch] &* t.fixed[y * t.taps + k] }
+                out[(y * w + x) * c + ch] = clip8(ss)
+            } } }
+            bytes = out; h = newHeight
+        }
+        return try! Image(width: w, height: h, channels: c, pixels: bytes.map { Float($0) / 255 })
     }
 
     /// `resized(width:height:)` for a size computed from user input (a print size at a DPI, say):
@@ -171,9 +213,23 @@ extension Image {
 extension Image {
     /// Shorter side to `size`, then the centred size×size square; RGB. Returns self (RGB) when
     /// already size×size.
-    public func centerSquare(size: Int) -> Image {
+    /// `cropFraction` < 1: torchvision's ImageNet preprocessing of a PIL image instead, exactly:
+    /// Resize(size / cropFraction) — the shorter side to round(size / cropFraction), the longer to
+    /// ⌊that · long / short⌋, Pillow's 8-bit BILINEAR (`resizedLike8BitPIL`) — then
+    /// CenterCrop(size) at round((side − size) / 2) (half to even, as Python rounds). 0.875 is
+    /// Resize(256) + CenterCrop(224).
+    public func centerSquare(size: Int, cropFraction: Double = 1) -> Image {
         let rgb = self.rgb
         if rgb.width == size && rgb.height == size { return rgb }
+        if cropFraction < 1 {
+            let short = max(size, Int((Double(size) / cropFraction).rounded()))
+            let (w, h) = rgb.width <= rgb.height ? (short, Int(Double(short) * Double(rgb.height) / Double(rgb.width)))
+                                                 : (Int(Double(short) * Double(rgb.width) / Double(rgb.height)), short)
+            let resized = (min(rgb.width, rgb.height) == short) ? rgb : rgb.resizedLike8BitPIL(width: w, height: h)
+            let top = Int((Double(resized.height - size) / 2).rounded(.toNearestOrEven))
+            let left = Int((Double(resized.width - size) / 2).rounded(.toNearestOrEven))
+            return resized.cropped(x: left, y: top, width: size, height: size)
+        }
         let scale = Double(size) / Double(min(rgb.width, rgb.height))
         let w = max(size, Int((Double(rgb.width) * scale).rounded())), h = max(size, Int((Double(rgb.height) * scale).rounded()))
         return rgb.resized(width: w, height: h).cropped(x: (w - size) / 2, y: (h - size) / 2, width: size, height: size)

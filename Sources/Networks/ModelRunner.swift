@@ -1,4 +1,4 @@
-// ModelRunner: runs an EfficientNetLite forward on a batch and back to the input pixels, keeping
+// ModelRunner: runs an InvertedResidualNetwork forward on a batch and back to the input pixels, keeping
 // every activation buffer in a Workspace so repeated EOT steps allocate nothing. A batch of
 // several images is split into one contiguous part per core, each run start to finish by its
 // own runner on its own thread (no hand-off between the cores at every layer).
@@ -6,7 +6,7 @@
 import Tensors
 
 public final class ModelRunner {
-    public let model: EfficientNetLite
+    public let model: InvertedResidualNetwork
     private let workspace = Workspace()
     /// Shape of the last forward's input (N, H, W, 3); nil before the first forward.
     public private(set) var inputShape: [Int]?
@@ -27,7 +27,7 @@ public final class ModelRunner {
     private var parts: [ModelRunner] = []
     private var splitRanges = false
 
-    public init(model: EfficientNetLite, splitsBatch: Bool = true) {
+    public init(model: InvertedResidualNetwork, splitsBatch: Bool = true) {
         self.model = model
         self.splitsBatch = splitsBatch
     }

@@ -13,12 +13,13 @@ public struct ModelReference: Sendable, Equatable {
 }
 
 public enum ModelZoo {
-    /// The bundled EfficientNet-Lite variants: name, native input size, pinned .pth SHA-256
+    /// The bundled models: name, file in the cache folder, native input size, pinned SHA-256
     /// (the same pins as Scripts/models.tsv, which the fetch script reads).
-    public static let variants: [(name: String, inputSize: Int, sha256: String)] = [
-        ("lite0", 224, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
-        ("lite1", 240, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
-        ("lite2", 260, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+    public static let variants: [(name: String, file: String, inputSize: Int, sha256: String)] = [
+        ("lite0", "efficientnet-lite0.pth", 224, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        ("lite1", "efficientnet-lite1.pth", 240, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        ("lite2", "efficientnet-lite2.pth", 260, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        ("mobilenet_v2", "mobilenet_v2-b0353104.pth", 224, "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
     ]
 
     /// `$ROBUSTPATCH_MODELS`, else `~/.cache/robustpatch/models`.
@@ -28,9 +29,9 @@ public enum ModelZoo {
     }
 
     public static func resolve(_ spec: String) throws -> ModelReference {
-        let key = spec.lowercased().replacingOccurrences(of: "efficientnet-", with: "")
+        let key = spec.lowercased().replacingOccurrences(of: "efficientnet-", with: "").replacingOccurrences(of: "mobilenetv2", with: "mobilenet_v2")
         if let v = variants.first(where: { $0.name == key }) {
-            let path = (cacheDirectory as NSString).appendingPathComponent("efficientnet-\(v.name).pth")
+            let path = (cacheDirectory as NSString).appendingPathComponent(v.file)
             guard FileManager.default.fileExists(atPath: path) else { throw ModelError.modelNotFound(name: v.name, path: path) }
             return ModelReference(name: v.name, path: path, inputSize: v.inputSize, expectedSHA256: v.sha256)
         }
@@ -39,14 +40,14 @@ public enum ModelZoo {
             return ModelReference(name: (spec as NSString).lastPathComponent, path: spec, inputSize: nil, expectedSHA256: nil)
         }
         if spec.contains("/") || spec.hasSuffix(".pth") || spec.hasSuffix(".safetensors") {
-            throw ModelError.badInput("model file \(spec) does not exist (or is a folder). Give lite0, lite1, lite2 or the path of a .pth/.safetensors file.")
+            throw ModelError.badInput("model file \(spec) does not exist (or is a folder). Give lite0, lite1, lite2, mobilenet_v2 or the path of a .pth/.safetensors file.")
         }
         throw ModelError.unknownModel(spec)
     }
 
     /// Loads and builds the network. Known variants are checked against their pinned SHA-256 and
     /// cached per process: an ensemble or a repeated call does not read the file twice.
-    public static func load(_ spec: String) throws -> EfficientNetLite {
+    public static func load(_ spec: String) throws -> InvertedResidualNetwork {
         let ref = try resolve(spec)
         return try cache.withLock { models in
             if let m = models[ref.path] { return m }
@@ -56,7 +57,7 @@ public enum ModelZoo {
         }
     }
 
-    public static func load(_ ref: ModelReference) throws -> EfficientNetLite {
+    public static func load(_ ref: ModelReference) throws -> InvertedResidualNetwork {
         if let expected = ref.expectedSHA256 {
             let actual = try sha256Hex(ofFileAt: ref.path)
             guard actual == expected else {
@@ -67,7 +68,7 @@ public enum ModelZoo {
         var weights: [String: WeightTensor] = [:]
         for (k, t) in checkpoint.tensors { weights[k] = WeightTensor(shape: t.shape, values: t.floats) }
         let size = ref.inputSize ?? inferInputSize(weights)
-        return try EfficientNetLite(name: ref.name, inputSize: size, source: ref.path, weights: weights)
+        return try InvertedResidualNetwork(name: ref.name, inputSize: size, source: ref.path, weights: weights)
     }
 
     /// SHA-256 of the model file (the pin for known variants, which `load` has verified).
@@ -77,7 +78,7 @@ public enum ModelZoo {
     }
 
     /// Native input size from the architecture: lite0 has 16 blocks; lite1 and lite2 have 21 and
-    /// differ in width (stage 3 outputs 40 vs 48 channels). Unknown layouts default to 224.
+    /// differ in width (stage 3 outputs 40 vs 48 channels); MobileNetV2 and unknown layouts: 224.
     static func inferInputSize(_ w: [String: WeightTensor]) -> Int {
         var blocks = 0
         while w["_blocks.\(blocks)._depthwise_conv.weight"] != nil { blocks += 1 }
@@ -91,9 +92,9 @@ public enum ModelZoo {
 
 /// A lock-protected dictionary of loaded models (the models themselves are immutable values).
 final class LockedModels: @unchecked Sendable {
-    private var models: [String: EfficientNetLite] = [:]
+    private var models: [String: InvertedResidualNetwork] = [:]
     private let lock = NSLock()
-    func withLock<R>(_ body: (inout [String: EfficientNetLite]) throws -> R) rethrows -> R {
+    func withLock<R>(_ body: (inout [String: InvertedResidualNetwork]) throws -> R) rethrows -> R {
         lock.lock(); defer { lock.unlock() }
         return try body(&models)
     }

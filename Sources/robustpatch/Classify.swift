@@ -28,7 +28,7 @@ struct Classify: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         guard (1...1000).contains(top) else { throw ValidationError("--top must be between 1 and 1000, got \(top)") }
-        guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2 or a weights file), got '\(models.model ?? "")'") }
+        guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2, mobilenet_v2 or a weights file), got '\(models.model ?? "")'") }
     }
 
     /// The --model list, blanks dropped; lite0 when not given.

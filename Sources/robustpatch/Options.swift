@@ -7,7 +7,7 @@ import Transforms
 
 /// --model: one model or a comma-separated list.
 struct ModelOption: ParsableArguments {
-    @Option(help: "Model(s): lite0, lite1, lite2 or a .pth/.safetensors file; comma-separated for several (generate: an ensemble, the losses averaged; evaluate: one row each, transfer). (default: the run's models, else lite0)")
+    @Option(help: "Model(s): lite0, lite1, lite2, mobilenet_v2 or a .pth/.safetensors file; comma-separated for several (generate: an ensemble, the losses averaged; evaluate: one row each, transfer). (default: the run's models, else lite0)")
     var model: String?
 
     /// The list as given (blanks dropped), or nil when --model was not given.

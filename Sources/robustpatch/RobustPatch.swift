@@ -9,8 +9,9 @@ struct RobustPatch: ParsableCommand {
         commandName: "robustpatch",
         abstract: "Physical-world adversarial patches with Expectation over Transformation (EOT).",
         discussion: """
-        Models: lite0, lite1, lite2 (EfficientNet-Lite, fetched by Scripts/fetch-models.sh into \
-        $ROBUSTPATCH_MODELS or ~/.cache/robustpatch/models) or the path of a .pth/.safetensors file.
+        Models: lite0, lite1, lite2 (EfficientNet-Lite), mobilenet_v2 (torchvision's ImageNet \
+        weights), fetched by Scripts/fetch-models.sh into $ROBUSTPATCH_MODELS or \
+        ~/.cache/robustpatch/models, or the path of a .pth/.safetensors file of either family.
         """,
         version: ToolInfo.version,
         subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, CalibrationChart.self, Calibrate.self, PrintCommand.self])

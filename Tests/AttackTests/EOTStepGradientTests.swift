@@ -25,7 +25,7 @@ private enum EOTStepFixture {
         noiseSigma: 0.01, noiseSeed: 77)
 
     /// Loads lite0, or records the command that installs it and throws (as the trainer tests do).
-    static func model() throws -> EfficientNetLite {
+    static func model() throws -> InvertedResidualNetwork {
         do { return try ModelZoo.load("lite0") } catch {
             Issue.record("\(error) — this test needs the lite0 weights: run Scripts/fetch-models.sh lite0")
             throw error

@@ -66,3 +66,18 @@ func resizeMatchesPIL() throws {
     #expect(abs(out[0, 0, 0] - Float(0 * 3 + 1 * 3 + 2 * 1) / 7) < 1e-6)
     #expect(abs(out[1, 0, 0] - Float(1 * 1 + 2 * 3 + 3 * 3) / 7) < 1e-6)
 }
+
+@Test("the 8-bit resize is Pillow's RGB BILINEAR byte for byte (Scripts/golden_resize.py)")
+func resizeLike8BitPIL() throws {
+    struct Case: Decodable { var width: Int; var height: Int; var bytes: [Int] }
+    struct G: Decodable { var width: Int; var height: Int; var bytes: [Int]; var cases_8bit: [Case] }
+    let golden = try JSONDecoder().decode(G.self, from: Fixtures.data("resize_golden.json"))
+    let input = try Image(width: golden.width, height: golden.height, channels: 3, pixels: golden.bytes.map { Float($0) / 255 })
+    #expect(golden.cases_8bit.count >= 8)
+    for c in golden.cases_8bit {
+        let out = input.resizedLike8BitPIL(width: c.width, height: c.height)
+        let ours = out.pixels.map { Int(($0 * 255).rounded()) }
+        let differing = zip(ours, c.bytes).filter { $0 != $1 }.count
+        #expect(out.width == c.width && out.height == c.height && differing == 0, "\(c.width) × \(c.height): \(differing) bytes differ")
+    }
+}

@@ -27,7 +27,7 @@ enum Golden {
     }
 
     /// Loads a model or fails with the command that fetches it.
-    static func model(_ name: String) throws -> EfficientNetLite {
+    static func model(_ name: String) throws -> InvertedResidualNetwork {
         do { return try ModelZoo.load(name) } catch {
             Issue.record("\(error) — the model tests need the weights: run Scripts/fetch-models.sh")
             throw error

@@ -60,24 +60,41 @@ public enum Add {
     public static func backward(dy: Tensor) -> (Tensor, Tensor) { (dy, dy) }
 }
 
-/// y = x·scale + shift, elementwise: a model's input normalisation, e.g. EfficientNet-Lite's
-/// (255·x − 127) / 128. Backward: dx = dy·scale.
+/// y = x·scale[c] + shift[c] per RGB channel c of interleaved (…, 3) pixels: a model's input
+/// normalisation, e.g. EfficientNet-Lite's (255·x − 127) / 128 (the same for every channel) or
+/// torchvision's (x − mean[c]) / std[c]. Backward: dx = dy·scale[c]. Counts and offsets are
+/// whole pixels (multiples of 3).
 public struct AffineNormalization: Sendable, Equatable {
-    public var scale: Float, shift: Float
-    public init(scale: Float, shift: Float) { self.scale = scale; self.shift = shift }
+    public var scale: SIMD3<Float>, shift: SIMD3<Float>
+    /// The same scale and shift for every channel.
+    public init(scale: Float, shift: Float) { self.scale = SIMD3(repeating: scale); self.shift = SIMD3(repeating: shift) }
+    public init(scale: SIMD3<Float>, shift: SIMD3<Float>) { self.scale = scale; self.shift = shift }
+    /// (x − mean) / std per channel, as scale 1/std and shift −mean/std.
+    public init(mean: SIMD3<Float>, std: SIMD3<Float>) {
+        scale = SIMD3(1 / Double(std.x), 1 / Double(std.y), 1 / Double(std.z)).float
+        shift = SIMD3(-Double(mean.x) / Double(std.x), -Double(mean.y) / Double(std.y), -Double(mean.z) / Double(std.z)).float
+    }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         let s = scale, t = shift
-        Parallel.forEachChunk(count / 4096 + 1, work: count) { r in
-            let lo = r.lowerBound * 4096, hi = min(r.upperBound * 4096, count)
+        // Chunks of 4095 = 1365 pixels, so each starts on a pixel.
+        Parallel.forEachChunk(count / 4095 + 1, work: count) { r in
+            let lo = r.lowerBound * 4095, hi = min(r.upperBound * 4095, count)
             var i = lo
-            while i < hi { y[i] = x[i] * s + t; i &+= 1 }
+            while i &+ 3 <= hi {
+                y[i] = x[i] * s.x + t.x; y[i &+ 1] = x[i &+ 1] * s.y + t.y; y[i &+ 2] = x[i &+ 2] * s.z + t.z
+                i &+= 3
+            }
         }
     }
 
     public func backward(dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, count: Int) {
         let s = scale
-        for i in 0..<count { dx[i] = dy[i] * s }
+        var i = 0
+        while i &+ 3 <= count {
+            dx[i] = dy[i] * s.x; dx[i &+ 1] = dy[i &+ 1] * s.y; dx[i &+ 2] = dy[i &+ 2] * s.z
+            i &+= 3
+        }
     }
 
     public func forward(_ x: Tensor) -> Tensor {
@@ -85,4 +102,8 @@ public struct AffineNormalization: Sendable, Equatable {
         forward(x.unsafePointer, into: y.unsafePointer, count: x.count)
         return y
     }
+}
+
+extension SIMD3 where Scalar == Double {
+    var float: SIMD3<Float> { SIMD3<Float>(Float(x), Float(y), Float(z)) }
 }
