@@ -252,8 +252,16 @@ public struct Renderer: Sendable {
             let gp = gp.baseAddress!, afterJPEG = sp.baseAddress!, tmp = afterJPEG + n, copy = tmp + n, pad = copy + n
             var d = dimg
             if cache.sample.jpegQuality != nil {
-                afterJPEG.update(from: dimg, count: n)
-                JPEGLike.backward(afterJPEG, width: W, height: H)
+                // Only what the resampling (or the blur) reads next is needed: the adjoint runs
+                // on a crop around it, bit for bit the whole image's values there (`jpegCrop`).
+                let c = Self.jpegCrop(around: cache.resample?.inputWindow(windows.blurReads) ?? windows.blurReads, width: W, height: H)
+                let cw = c.x1 - c.x0, ch = c.y1 - c.y0
+                if cw > 0 && ch > 0 {
+                    // The crop, packed at the start of `tmp`, then written back into `afterJPEG`.
+                    for y in 0..<ch { (tmp + y * cw * 3).update(from: dimg + ((c.y0 + y) * W + c.x0) * 3, count: cw * 3) }
+                    JPEGLike.backward(tmp, width: cw, height: ch)
+                    for y in 0..<ch { (afterJPEG + ((c.y0 + y) * W + c.x0) * 3).update(from: tmp + y * cw * 3, count: cw * 3) }
+                }
                 d = UnsafePointer(afterJPEG)
             }
             let (boxWindow, motionReads, blurReads) = (windows.box, windows.motionReads, windows.blurReads)
@@ -324,10 +332,19 @@ public struct Renderer: Sendable {
         let motionReads = cache.motion?.inputWindow(boxWindow) ?? boxWindow
         let blurReads = kernel.isEmpty ? motionReads : motionReads.grown(by: kernel.count / 2, width: W, height: H)
         var reads = cache.resample?.inputWindow(blurReads) ?? blurReads
-        // JPEG's adjoint (colour conversion, 4:2:0 chroma up/down-sampling) mixes pixels up to
-        // 2 apart; 3 is a safe bound.
-        if cache.sample.jpegQuality != nil { reads = reads.grown(by: 3, width: W, height: H) }
+        // JPEG's adjoint (colour conversion, 4:2:0 chroma up/down-sampling) reads its crop.
+        if cache.sample.jpegQuality != nil { reads = Self.jpegCrop(around: reads, width: W, height: H) }
         return (boxWindow, motionReads, blurReads, reads)
+    }
+
+    /// Where JPEG's adjoint must run so that it is exact on `window`: the window grown by 6
+    /// pixels (the adjoint mixes pixels at most 2 apart; the crop's own edges disturb at most 3
+    /// pixels in), its origin on even coordinates (the same 2 × 2 chroma blocks as the whole
+    /// image), clipped to the image (where the crop's edges are the image's, it clamps alike).
+    static func jpegCrop(around window: PixelWindow, width W: Int, height H: Int) -> PixelWindow {
+        if window.isEmpty { return window }
+        let g = window.grown(by: 6, width: W, height: H)
+        return PixelWindow(x0: g.x0 & ~1, x1: g.x1, y0: g.y0 & ~1, y1: g.y1)
     }
 
     /// The rows and columns of dImage that `backward` reads for this sample (empty when the
