@@ -54,6 +54,7 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
     @Test func windowedBackwardEqualsWholeImageBackward() throws {
         let (tw, sw, sh) = (12, 61, 47)
         var windowed = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+        windowed.poisonsScratch = true   // an unwritten scratch value read anywhere would show as NaN
         var whole = windowed
         windowed.adjointsOnWindows = true; whole.adjointsOnWindows = false
         let texture = randomBuffer(tw * tw * 3, seed: 700), scene = randomBuffer(sw * sh * 3, seed: 701)
@@ -87,7 +88,8 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
     /// gradient unchanged, bit for bit, with every camera effect (JPEG's chroma adjoint mixes rows).
     @Test func gradientWindowIsAllTheBackwardReads() throws {
         let (tw, sw, sh) = (12, 61, 47)
-        let renderer = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+        var renderer = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+        renderer.poisonsScratch = true
         let texture = randomBuffer(tw * tw * 3, seed: 710), scene = randomBuffer(sw * sh * 3, seed: 711)
         let mask = try Mask.circle(width: tw, height: tw).alpha
         let dImage = randomBuffer(sw * sh * 3, seed: 712, lo: -1, hi: 1)
@@ -104,7 +106,8 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
         }
         var narrower = 0
         for (i, s) in samples.enumerated() {
-            let (_, cache) = try renderer.forward(texture: texture, mask: mask, scene: scene, sample: s)
+            let (image, cache) = try renderer.forward(texture: texture, mask: mask, scene: scene, sample: s)
+            #expect(image.allSatisfy { $0.isFinite }, "sample \(i): the forward image reads no unwritten scratch")
             let (rows, columns) = renderer.gradientWindow(cache: cache)
             #expect(rows.lowerBound >= 0 && rows.upperBound <= sh && columns.lowerBound >= 0 && columns.upperBound <= sw)
             var cut = dImage
