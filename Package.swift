@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - C interop
@@ -48,6 +49,9 @@ let package = Package(
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/imagenet_classes.txt")],
             swiftSettings: kernelFlags),
+
+        // ONNX model files: the generated protobuf types (onnx.pb.swift, committed) and a checked loader.
+        .target(name: "ONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Patches
         .target(name: "Transforms", swiftSettings: kernelFlags),
@@ -82,6 +86,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),

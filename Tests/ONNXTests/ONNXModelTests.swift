@@ -1,0 +1,164 @@
+// The .onnx loader: a small classifier graph built here with the generated protobuf types, then
+// every way a downloaded file can be wrong — truncated, garbage, unsupported operators and data
+// types, impossible or huge sizes, data past the end, external data outside the model's folder —
+// each refused with an error naming the part, before anything large is allocated.
+import Foundation
+import ONNX
+import SwiftProtobuf
+import Testing
+
+/// A (1, 3, 8, 8) → 10 classifier: Conv 3→4 3×3, Relu, GlobalAveragePool, Flatten, Gemm.
+func tinyModel(batch: Onnx_TensorShapeProto.Dimension? = nil, rawWeights: Bool = true) -> Onnx_ModelProto {
+    func dim(_ v: Int64) -> Onnx_TensorShapeProto.Dimension { var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = v; return d }
+    func weight(_ name: String, _ dims: [Int64]) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        t.name = name; t.dims = dims; t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        let values = (0..<Int(dims.reduce(1, *))).map { Float($0 % 7) * 0.1 - 0.3 }
+        if rawWeights { t.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) } } else { t.floatData = values }
+        return t
+    }
+    func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attributes: [Onnx_AttributeProto] = []) -> Onnx_NodeProto {
+        var n = Onnx_NodeProto(); n.opType = op; n.input = inputs; n.output = outputs; n.name = op.lowercased(); n.attribute = attributes
+        return n
+    }
+    func ints(_ name: String, _ v: [Int64]) -> Onnx_AttributeProto { var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = v; return a }
+    var input = Onnx_ValueInfoProto()
+    input.name = "image"
+    input.type.tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+    input.type.tensorType.shape.dim = [batch ?? dim(1), dim(3), dim(8), dim(8)]
+    var output = Onnx_ValueInfoProto(); output.name = "logits"
+    var g = Onnx_GraphProto()
+    g.name = "tiny"
+    g.initializer = [weight("conv.w", [4, 3, 3, 3]), weight("conv.b", [4]), weight("fc.w", [10, 4]), weight("fc.b", [10])]
+    g.input = [input]
+    g.output = [output]
+    g.node = [node("Conv", ["image", "conv.w", "conv.b"], ["c"], [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])]),
+              node("Relu", ["c"], ["r"]), node("GlobalAveragePool", ["r"], ["p"]), node("Flatten", ["p"], ["f"]),
+              node("Gemm", ["f", "fc.w", "fc.b"], ["logits"])]
+    var m = Onnx_ModelProto()
+    m.irVersion = 8; m.producerName = "tests"
+    var opset = Onnx_OperatorSetIdProto(); opset.version = 17
+    m.opsetImport = [opset]
+    m.graph = g
+    return m
+}
+
+/// Writes `model` (or raw bytes) into a fresh folder; returns the file's path.
+func write(_ model: Onnx_ModelProto? = nil, bytes: Data? = nil, name: String = "model.onnx", folder: URL? = nil) throws -> String {
+    let dir = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("onnx-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let url = dir.appendingPathComponent(name)
+    try (bytes ?? model!.serializedBytes() as Data).write(to: url)
+    return url.path
+}
+
+/// The error `load` throws for `path` (fails the test when it loads).
+func refusal(_ path: String) -> ONNXError? {
+    do { _ = try ONNXModel.load(path: path); Issue.record("\(path) loaded"); return nil } catch { return error }
+}
+
+@Suite struct ONNXModelTests {
+    @Test func aSmallClassifierLoadsWithItsWeightsAndNodes() throws {
+        for raw in [true, false] {
+            let m = try ONNXModel.load(path: try write(tinyModel(rawWeights: raw)))
+            #expect(m.opset == 17 && m.producer == "tests")
+            #expect(m.input == ONNXInput(name: "image", dims: [1, 3, 8, 8]))
+            #expect(m.outputs == ["logits"])
+            #expect(m.nodes.map(\.op) == ["Conv", "Relu", "GlobalAveragePool", "Flatten", "Gemm"])
+            #expect(m.nodes[0].attributes["pads"] == .ints([1, 1, 1, 1]))
+            #expect(m.initializers["conv.w"]?.dims == [4, 3, 3, 3])
+            #expect(m.initializers["conv.w"]?.floats == (0..<108).map { Float($0 % 7) * 0.1 - 0.3 })
+            #expect(m.initializers["fc.b"]?.count == 10)
+        }
+        // A batch left open (dim_param) is fine: the engine picks the batch.
+        var open = Onnx_TensorShapeProto.Dimension(); open.dimParam = "batch"
+        #expect(try ONNXModel.load(path: try write(tinyModel(batch: open))).input.dims == [nil, 3, 8, 8])
+    }
+
+    @Test func garbageTruncatedAndEmptyFilesAreRefused() throws {
+        let good = try tinyModel().serializedBytes() as Data
+        for cut in [1, 7, good.count / 3, good.count / 2, good.count - 1] {
+            let e = refusal(try write(bytes: good.prefix(cut)))
+            #expect(e != nil, "cut at \(cut)")
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let noise = Data((0..<Int.random(in: 1...4000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            _ = try? ONNXModel.load(path: try write(bytes: noise))   // must not crash; most are refused
+        }
+        guard case .notONNX? = refusal(try write(bytes: Data())) else { Issue.record("empty file"); return }
+        guard case .unreadable? = refusal("/nonexistent/model.onnx") else { Issue.record("missing file"); return }
+        let dir = FileManager.default.temporaryDirectory.path
+        guard case .unreadable? = refusal(dir) else { Issue.record("a folder"); return }
+        // A PNG is not ONNX.
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + [UInt8](repeating: 0, count: 40))
+        #expect(refusal(try write(bytes: png)) != nil)
+    }
+
+    @Test func unsupportedOperatorsAreNamedWithTheSupportedList() throws {
+        var m = tinyModel()
+        m.graph.node[1].opType = "Elu"; m.graph.node[1].name = "act\u{1B}[31m1"
+        m.graph.node[2].opType = "LRN"
+        let e = refusal(try write(m))
+        let text = e.map { "\($0)" } ?? ""
+        #expect(text.contains("node 'act\\x1B[31m1' is Elu") && text.contains("is LRN"), "\(text)")
+        #expect(text.contains("Supported: Add, AveragePool"))
+        #expect(!text.contains("\u{1B}"), "no raw control characters from the file")
+        #expect(text.split(separator: "\n").count <= 3)
+        // Another domain (a custom op) is refused too.
+        var c = tinyModel(); c.graph.node[1].domain = "com.microsoft"
+        #expect("\(refusal(try write(c)).map { "\($0)" } ?? "")".contains("com.microsoft.Relu"))
+        // Opsets outside 11–18.
+        var old = tinyModel(); old.opsetImport[0].version = 9
+        #expect("\(refusal(try write(old)).map { "\($0)" } ?? "")".contains("opset 9"))
+    }
+
+    @Test func impossibleAndHugeSizesAreRefusedBeforeAllocation() throws {
+        var neg = tinyModel(); neg.graph.initializer[0].dims = [4, -3, 3, 3]
+        guard case .badTensor? = refusal(try write(neg)) else { Issue.record("negative size"); return }
+        var huge = tinyModel(); huge.graph.initializer[0].dims = [1 << 40, 1 << 40]; huge.graph.initializer[0].rawData = Data(count: 16)
+        guard case .tooLarge? = refusal(try write(huge)) else { Issue.record("huge tensor"); return }
+        var overflow = tinyModel(); overflow.graph.initializer[0].dims = [Int64.max, Int64.max, 2]
+        guard case .tooLarge? = refusal(try write(overflow)) else { Issue.record("overflowing shape"); return }
+        var short = tinyModel(); short.graph.initializer[2].rawData = Data(count: 12)
+        guard case .badTensor? = refusal(try write(short)) else { Issue.record("short data"); return }
+        var doubles = tinyModel(); doubles.graph.initializer[3].dataType = Int32(Onnx_TensorProto.DataType.double.rawValue)
+        guard case .unsupported? = refusal(try write(doubles)) else { Issue.record("float64 weights"); return }
+        var ints = tinyModel(); ints.graph.input[0].type.tensorType.elemType = Int32(Onnx_TensorProto.DataType.uint8.rawValue)
+        guard case .unsupported? = refusal(try write(ints)) else { Issue.record("uint8 input"); return }
+        var gray = tinyModel(); gray.graph.input[0].type.tensorType.shape.dim[1].dimValue = 1
+        guard case .graph? = refusal(try write(gray)) else { Issue.record("one-channel input"); return }
+        var twoInputs = tinyModel(); var extra = twoInputs.graph.input[0]; extra.name = "mask"; twoInputs.graph.input.append(extra)
+        guard case .graph? = refusal(try write(twoInputs)) else { Issue.record("two inputs"); return }
+    }
+
+    @Test func externalDataStaysInsideTheModelsFolderAndFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-ext-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let weights = (0..<(4 * 3 * 3 * 3)).map { Float($0) }
+        try weights.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: dir.appendingPathComponent("weights.bin"))
+        try Data(count: 8).write(to: dir.deletingLastPathComponent().appendingPathComponent("outside.bin"))
+        func model(_ entries: [String: String]) -> Onnx_ModelProto {
+            var m = tinyModel()
+            m.graph.initializer[0].clearRawData()
+            m.graph.initializer[0].dataLocation = .external
+            m.graph.initializer[0].externalData = entries.sorted { $0.key < $1.key }.map { var e = Onnx_StringStringEntryProto(); e.key = $0.key; e.value = $0.value; return e }
+            return m
+        }
+        let ok = try ONNXModel.load(path: try write(model(["location": "weights.bin", "offset": "0", "length": "432"]), folder: dir))
+        #expect(ok.initializers["conv.w"]?.floats == weights)
+        for (entries, why) in [(["location": "../outside.bin"], "parent"), (["location": dir.deletingLastPathComponent().appendingPathComponent("outside.bin").path], "absolute"),
+                               (["location": "weights.bin", "offset": "400"], "past the end"), (["location": "weights.bin", "length": "8"], "wrong length"),
+                               (["location": "missing.bin"], "missing"), (["location": "weights.bin", "offset": "-4"], "negative offset"),
+                               (["location": "weights.bin", "offset": "9223372036854775807"], "overflowing offset"), ([:], "no location")] {
+            guard case .externalData? = refusal(try write(model(entries), name: "m-\(why.replacingOccurrences(of: " ", with: "-")).onnx", folder: dir)) else {
+                Issue.record("external data: \(why) was not refused"); continue
+            }
+        }
+        // A symbolic link inside the folder that leads out of it.
+        try? FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("link.bin"), withDestinationURL: dir.deletingLastPathComponent().appendingPathComponent("outside.bin"))
+        guard case .externalData? = refusal(try write(model(["location": "link.bin"]), name: "m-link.onnx", folder: dir)) else {
+            Issue.record("a link out of the folder was followed"); return
+        }
+    }
+}
