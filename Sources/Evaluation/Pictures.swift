@@ -177,8 +177,13 @@ public enum Pictures {
                 }
             }
         }
-        // Colour bar: 0% at the bottom, 100% at the top.
-        let barTop = top, barHeight = nr * cellSize
+        drawColourBar(&img, x: barX, top: top, height: nr * cellSize)
+        return img
+    }
+
+    /// The ramp's colour bar, 24 px wide: 0% at the bottom, 100% at the top, labelled at 0, 50, 100%.
+    static func drawColourBar(_ img: inout Image, x barX: Int, top barTop: Int, height: Int) {
+        let barHeight = max(height, 1)
         for y in 0..<barHeight {
             img.fillRect(x: barX, y: barTop + y, width: 24, height: 1, color: rampColor(1 - Double(y) / Double(max(barHeight - 1, 1))))
         }
@@ -189,7 +194,6 @@ public enum Pictures {
             img.fillRect(x: barX + 24, y: y, width: 4, height: 1, color: .black)
             img.drawText(label, x: barX + 32, y: min(max(y - 8, barTop), barTop + barHeight - 16), scale: text)
         }
-        return img
     }
 
     // MARK: Transfer matrix
@@ -234,17 +238,7 @@ public enum Pictures {
                 }
             }
         }
-        let barTop = top, barHeight = max(patches.count * cellHeight, 1)
-        for y in 0..<barHeight {
-            img.fillRect(x: barX, y: barTop + y, width: 24, height: 1, color: rampColor(1 - Double(y) / Double(max(barHeight - 1, 1))))
-        }
-        img.strokeRect(x: barX, y: barTop, width: 24, height: barHeight, color: Color(gray: 0.4))
-        for q in [0.0, 0.5, 1.0] {
-            let y = barTop + Int((1 - q) * Double(barHeight - 1))
-            let label = String(format: "%.0f%%", q * 100)
-            img.fillRect(x: barX + 24, y: y, width: 4, height: 1, color: .black)
-            img.drawText(label, x: barX + 32, y: min(max(y - 8, barTop), barTop + barHeight - 16), scale: text)
-        }
+        drawColourBar(&img, x: barX, top: top, height: patches.count * cellHeight)
         return img
     }
 }

@@ -47,18 +47,8 @@ struct MobileNetV2Tests {
     @Test("input gradient of cross-entropy matches PyTorch (cosine ≥ 0.9999)")
     func inputGradient() throws {
         let golden = try Self.golden()
-        let data = try Data(contentsOf: Golden.fixtures.appendingPathComponent(golden.ce859.gradient_file))
-        let reference = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        let runner = ModelRunner(model: try Golden.model("mobilenet_v2"))
-        let (loss, _, grad) = runner.crossEntropyGradient(try Golden.image(golden.input), targets: [859])
-        #expect(reference.count == grad.count)
-        var dot = 0.0, a2 = 0.0, b2 = 0.0, d2 = 0.0
-        for i in 0..<min(reference.count, grad.count) {
-            let a = Double(grad[flat: i]), b = Double(reference[i])
-            dot += a * b; a2 += a * a; b2 += b * b; d2 += (a - b) * (a - b)
-        }
-        let cosine = dot / (a2.squareRoot() * b2.squareRoot())
-        print("mobilenet_v2 CE(859) loss \(loss) vs PyTorch \(golden.ce859.loss); gradient cosine \(cosine), relative L2 error \((d2 / b2).squareRoot())")
+        let (loss, cosine, relativeL2) = try Golden.compareGradient(model: "mobilenet_v2", input: golden.input, file: golden.ce859.gradient_file)
+        print("mobilenet_v2 CE(859) loss \(loss) vs PyTorch \(golden.ce859.loss); gradient cosine \(cosine), relative L2 error \(relativeL2)")
         #expect(abs(loss - golden.ce859.loss) < 1e-3)
         #expect(cosine >= 0.9999)
     }

@@ -35,6 +35,28 @@ enum Golden {
     }
 
     static func top(_ l: [Float], _ k: Int) -> [Int] { Array(l.indices.sorted { l[$0] > l[$1] }.prefix(k)) }
+
+    /// A 224 × 224 image mirrored left to right.
+    static func flipped(_ image: Tensor) -> [Float] {
+        var out = [Float](repeating: 0, count: image.count)
+        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { out[(y * 224 + x) * 3 + c] = image[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        return out
+    }
+
+    /// The CE(859) input gradient of `model` on the fixture `input` against the raw float32
+    /// gradient in `file`: our loss, the cosine and the relative L2 error.
+    static func compareGradient(model: String, input: String, file: String) throws -> (loss: Double, cosine: Double, relativeL2: Double) {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent(file))
+        let reference = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let (loss, _, grad) = ModelRunner(model: try Golden.model(model)).crossEntropyGradient(try image(input), targets: [859])
+        #expect(reference.count == grad.count)
+        var dot = 0.0, a2 = 0.0, b2 = 0.0, d2 = 0.0
+        for i in 0..<min(reference.count, grad.count) {
+            let a = Double(grad[flat: i]), b = Double(reference[i])
+            dot += a * b; a2 += a * a; b2 += b * b; d2 += (a - b) * (a - b)
+        }
+        return (loss, dot / (a2.squareRoot() * b2.squareRoot()), (d2 / b2).squareRoot())
+    }
 }
 
 @Suite("EfficientNet-Lite vs PyTorch golden values", .serialized)
@@ -59,8 +81,7 @@ struct ModelGoldenTests {
         struct Batch: Decodable { var logits: [[Float]]; var top5: [[Int]] }
         let golden = try Golden.json("golden_lite0_batch2.json", as: Batch.self)
         let cat = try Golden.image("cat_224.png")
-        var flipped = [Float](repeating: 0, count: cat.count)
-        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let flipped = Golden.flipped(cat)
         let both = Tensor(shape: [2, 224, 224, 3], values: cat.array + flipped)
         let logits = ModelRunner(model: try Golden.model("lite0")).forward(both).array
         for k in 0..<2 {
@@ -76,18 +97,8 @@ struct ModelGoldenTests {
         struct CE: Decodable { var loss: Double; var gradient_file: String }
         struct G: Decodable { var ce859: CE }
         let golden = try Golden.json("golden_lite0.json", as: G.self)
-        let data = try Data(contentsOf: Golden.fixtures.appendingPathComponent(golden.ce859.gradient_file))
-        let reference = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        let runner = ModelRunner(model: try Golden.model("lite0"))
-        let (loss, _, grad) = runner.crossEntropyGradient(try Golden.image("cat_224.png"), targets: [859])
-        #expect(reference.count == grad.count)
-        var dot = 0.0, a2 = 0.0, b2 = 0.0, d2 = 0.0
-        for i in 0..<min(reference.count, grad.count) {
-            let a = Double(grad[flat: i]), b = Double(reference[i])
-            dot += a * b; a2 += a * a; b2 += b * b; d2 += (a - b) * (a - b)
-        }
-        let cosine = dot / (a2.squareRoot() * b2.squareRoot())
-        print("lite0 CE(859) loss \(loss) vs PyTorch \(golden.ce859.loss); gradient cosine \(cosine), relative L2 error \((d2 / b2).squareRoot())")
+        let (loss, cosine, relativeL2) = try Golden.compareGradient(model: "lite0", input: "cat_224.png", file: golden.ce859.gradient_file)
+        print("lite0 CE(859) loss \(loss) vs PyTorch \(golden.ce859.loss); gradient cosine \(cosine), relative L2 error \(relativeL2)")
         #expect(abs(loss - golden.ce859.loss) < 1e-3)
         #expect(cosine >= 0.9999)
     }
@@ -109,8 +120,7 @@ struct ModelGoldenTests {
         let model = try Golden.model("lite0")
         let cat = try Golden.image("cat_224.png")
         // Three images (an odd count: parts of 1 and 2 on two cores): the cat, a flipped cat, grey.
-        var flipped = [Float](repeating: 0, count: cat.count)
-        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let flipped = Golden.flipped(cat)
         let batch = Tensor(shape: [3, 224, 224, 3], values: cat.array + flipped + [Float](repeating: 0.5, count: cat.count))
         let targets = [859, 1, 954]
         let split = ModelRunner(model: model), whole = ModelRunner(model: model, splitsBatch: false)
@@ -130,8 +140,7 @@ struct ModelGoldenTests {
     func backwardInWindows() throws {
         let model = try Golden.model("lite0")
         let cat = try Golden.image("cat_224.png")
-        var flipped = [Float](repeating: 0, count: cat.count)
-        for y in 0..<224 { for x in 0..<224 { for c in 0..<3 { flipped[(y * 224 + x) * 3 + c] = cat[flat: (y * 224 + 223 - x) * 3 + c] } } }
+        let flipped = Golden.flipped(cat)
         let images = [cat.array, flipped, [Float](repeating: 0.5, count: cat.count), flipped.reversed()]
         let targets = [859, 1, 954, 22]
         // A box in the middle, a band at the top edge, nothing, a corner; the whole image, one
