@@ -162,3 +162,27 @@ func refusal(_ path: String) -> ONNXError? {
         }
     }
 }
+
+/// Models as torch.onnx.export writes them (Scripts/make_onnx_fixtures.py: torchvision's ResNet-18
+/// at width 8 and MobileNetV2 at width 0.25, opset 17, batch left open, 100 classes).
+@Suite struct TorchExportTests {
+    static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+
+    @Test(arguments: [("resnet18_w8", ["Add", "Conv", "Flatten", "Gemm", "GlobalAveragePool", "MaxPool", "Relu"], 20),
+                      ("mobilenet_v2_w25", ["Add", "Clip", "Constant", "Conv", "Flatten", "Gemm", "GlobalAveragePool"], 52)])
+    func torchExportsLoad(_ name: String, ops: [String], convolutions: Int) throws {
+        let m = try ONNXModel.load(path: Self.fixtures.appendingPathComponent("\(name).onnx").path)
+        #expect(m.opset == 17 && m.producer.hasPrefix("pytorch"))
+        #expect(m.input == ONNXInput(name: "image", dims: [nil, 3, 224, 224]))
+        #expect(m.outputs == ["logits"])
+        #expect(Set(m.nodes.map(\.op)) == Set(ops), "\(Set(m.nodes.map(\.op)).sorted())")
+        #expect(m.nodes.filter { $0.op == "Conv" }.count == convolutions)
+        // Every node input is the image, a weight, a constant or an earlier node's output.
+        var known = Set([m.input.name]).union(m.initializers.keys)
+        for n in m.nodes {
+            for i in n.inputs where !i.isEmpty { #expect(known.contains(i), "\(n.name) reads '\(i)' before it is made") }
+            known.formUnion(n.outputs)
+        }
+        #expect(m.outputs.allSatisfy(known.contains))
+    }
+}
