@@ -186,3 +186,42 @@ func refusal(_ path: String) -> ONNXError? {
         #expect(m.outputs.allSatisfy(known.contains))
     }
 }
+
+@Suite struct ModelSidecarTests {
+    @Test func theSidecarBesideTheModelGivesItsPreprocessingAndFlagsOverrideIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let model = dir.appendingPathComponent("net.onnx").path
+        #expect(try ModelSidecar.read(forModel: model) == nil)
+        try Data(#"{"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "labels": "classes.txt"}"#.utf8)
+            .write(to: URL(fileURLWithPath: model + ".json"))
+        let s = try #require(try ModelSidecar.read(forModel: model))
+        #expect(s.inputSize == 224 && s.labels == dir.appendingPathComponent("classes.txt").path)
+        let r = try s.overridden(by: ModelSidecar(inputSize: 256, labels: "imagenet")).resolved(model: model)
+        #expect(r.inputSize == 256 && r.labels == "imagenet" && r.mean == SIMD3(0.485, 0.456, 0.406) && r.std == SIMD3(0.229, 0.224, 0.225))
+    }
+
+    @Test func missingOrImpossiblePreprocessingIsAClearError() throws {
+        let text = { (s: ModelSidecar) -> String in
+            do { _ = try s.resolved(model: "/m/net.onnx"); return "" } catch { return "\(error)" }
+        }
+        let none = text(ModelSidecar())
+        #expect(none.contains("missing input_size (--input-size), mean (--mean), std (--std), labels (--labels)") && none.contains("net.onnx.json"))
+        let ok = ModelSidecar(inputSize: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: "imagenet")
+        #expect(text(ok).isEmpty)
+        var zero = ok; zero.std = [0.2, 0, 0.2]
+        #expect(text(zero).contains("every std > 0"))
+        var two = ok; two.mean = [0.5, 0.5]
+        #expect(text(two).contains("three finite numbers"))
+        var nan = ok; nan.mean = [0.5, .nan, 0.5]
+        #expect(!text(nan).isEmpty)
+        var huge = ok; huge.inputSize = 1 << 20
+        #expect(text(huge).contains("outside 16–2048"))
+        // A sidecar that is not one.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let model = dir.appendingPathComponent("net.onnx").path
+        try Data(#"{"input_size": "big"}"#.utf8).write(to: URL(fileURLWithPath: model + ".json"))
+        #expect(throws: ONNXError.self) { try ModelSidecar.read(forModel: model) }
+    }
+}
