@@ -23,8 +23,10 @@ extension EvaluationRecord {
                                + pad(t.targeted ? percent(t.top5.rate) : "-", 8) + pad(String(format: "%.3f", t.meanProbability), 11)
                                + percent(t.flip.rate))
                 }
-                if !m.categories.isEmpty {
-                    out.append("  " + pad("", 7) + "by scene category: " + m.categories.map { "\($0.scene) \($0.success.formatted) (n=\($0.success.trials))" }.joined(separator: "; "))
+                // Categories no sample fell in (a small --samples) say nothing: left out.
+                let seen = m.categories.filter { $0.success.trials > 0 }
+                if !seen.isEmpty {
+                    out.append("  " + pad("", 7) + "by scene category: " + seen.map { "\($0.scene) \($0.success.formatted) (n=\($0.success.trials))" }.joined(separator: "; "))
                 }
                 if !m.worstBins.isEmpty {
                     out.append("  " + pad("", 7) + "worst bins: " + m.worstBins.map { "\($0.label) \(percent($0.success.rate)) (n=\($0.success.trials))" }.joined(separator: "; "))
