@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: kernelFlags),
 
         // ONNX model files: the generated protobuf types (onnx.pb.swift, committed) and a checked loader.
-        .target(name: "ONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "ONNX", dependencies: ["Networks", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: kernelFlags),
 
         // MARK: - Patches
         .target(name: "Transforms", swiftSettings: kernelFlags),
@@ -86,7 +86,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),

@@ -4,6 +4,7 @@
 // each refused with an error naming the part, before anything large is allocated.
 import Foundation
 import ONNX
+import Networks
 import SwiftProtobuf
 import Testing
 
@@ -22,6 +23,7 @@ func tinyModel(batch: Onnx_TensorShapeProto.Dimension? = nil, rawWeights: Bool =
         return n
     }
     func ints(_ name: String, _ v: [Int64]) -> Onnx_AttributeProto { var a = Onnx_AttributeProto(); a.name = name; a.type = .ints; a.ints = v; return a }
+    var transB = Onnx_AttributeProto(); transB.name = "transB"; transB.type = .int; transB.i = 1
     var input = Onnx_ValueInfoProto()
     input.name = "image"
     input.type.tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
@@ -34,7 +36,7 @@ func tinyModel(batch: Onnx_TensorShapeProto.Dimension? = nil, rawWeights: Bool =
     g.output = [output]
     g.node = [node("Conv", ["image", "conv.w", "conv.b"], ["c"], [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])]),
               node("Relu", ["c"], ["r"]), node("GlobalAveragePool", ["r"], ["p"]), node("Flatten", ["p"], ["f"]),
-              node("Gemm", ["f", "fc.w", "fc.b"], ["logits"])]
+              node("Gemm", ["f", "fc.w", "fc.b"], ["logits"], [transB])]
     var m = Onnx_ModelProto()
     m.irVersion = 8; m.producerName = "tests"
     var opset = Onnx_OperatorSetIdProto(); opset.version = 17
@@ -223,5 +225,57 @@ func refusal(_ path: String) -> ONNXError? {
         let model = dir.appendingPathComponent("net.onnx").path
         try Data(#"{"input_size": "big"}"#.utf8).write(to: URL(fileURLWithPath: model + ".json"))
         #expect(throws: ONNXError.self) { try ModelSidecar.read(forModel: model) }
+    }
+}
+
+/// The torch exports run on the engine (forward) and give PyTorch's logits.
+@Suite struct ONNXForwardTests {
+    struct Reference: Decodable {
+        struct Model: Decodable { var logits: [[Float]]; var top1: [Int] }
+        var models: [String: Model]
+    }
+
+    @Test(arguments: ["resnet18_w8", "mobilenet_v2_w25"])
+    func logitsMatchPyTorch(_ name: String) throws {
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: TorchExportTests.fixtures.appendingPathComponent("reference.json")))
+        let expected = try #require(reference.models[name])
+        let model = try ONNXModel.load(path: TorchExportTests.fixtures.appendingPathComponent("\(name).onnx").path)
+        let net = try ONNXNetwork(model, inputSize: 224)
+        #expect(net.classCount == 100)
+        // The fixture's input, NHWC: x[n, c, h, w] = ((37h + 59w + 101c + 7hw + 13n) mod 256) / 255.
+        var x = [Float](repeating: 0, count: 2 * 224 * 224 * 3)
+        for n in 0..<2 { for h in 0..<224 { for w in 0..<224 { for c in 0..<3 {
+            x[((n * 224 + h) * 224 + w) * 3 + c] = Float((37 * h + 59 * w + 101 * c + 7 * h * w + 13 * n) % 256) / 255
+        } } } }
+        let logits = net.forward(Tensor(shape: [2, 224, 224, 3], values: x)).array
+        let want = expected.logits.flatMap { $0 }
+        let scale = want.map { abs($0) }.max() ?? 1
+        let diff = zip(logits, want).map { abs($0 - $1) }.max() ?? .infinity
+        print("\(name): max |Δ logit| vs PyTorch \(diff) (logits up to \(scale))")
+        #expect(diff <= 1e-4 * max(scale, 1), "max |Δ| \(diff)")
+        for b in 0..<2 {
+            let row = Array(logits[(b * 100)..<((b + 1) * 100)])
+            #expect(row.indices.max { row[$0] < row[$1] } == expected.top1[b])
+        }
+    }
+}
+
+extension ONNXForwardTests {
+    @Test func whatTheEngineDoesNotRunYetIsRefusedByName() throws {
+        let tiny = try ONNXModel.load(path: try write(tinyModel()))
+        let net = try ONNXNetwork(tiny, inputSize: 8)
+        #expect(net.forward(Tensor(zeros: [3, 8, 8, 3])).shape == [3, 10])
+        var m = tinyModel(); m.graph.node[1].opType = "Sigmoid"
+        do {
+            _ = try ONNXNetwork(try ONNXModel.load(path: try write(m)), inputSize: 8)
+            Issue.record("a Sigmoid was mapped")
+        } catch {
+            #expect("\(error)".contains("node 'relu' (Sigmoid): not mapped onto the engine yet"), "\(error)")
+        }
+        // An input size the file does not allow, or none at all.
+        let resnet = try ONNXModel.load(path: TorchExportTests.fixtures.appendingPathComponent("resnet18_w8.onnx").path)
+        for size in [0, 200] {
+            do { _ = try ONNXNetwork(resnet, inputSize: size); Issue.record("input size \(size) was accepted") } catch {}
+        }
     }
 }
