@@ -64,6 +64,9 @@ public enum ModelZoo {
                 throw ModelError.badInput("\(ref.path): SHA-256 is \(actual), expected \(expected) for \(ref.name). The file is damaged or not the published one; delete it and run Scripts/fetch-models.sh \(ref.name).")
             }
         }
+        if ref.path.lowercased().hasSuffix(".onnx") {
+            throw ModelError.badInput("\(ref.path): ONNX models cannot be attacked yet (reading them is there, running them is not). Give \(variants.map(\.name).joined(separator: ", ")) or a PyTorch state dict (.pth/.safetensors) of an EfficientNet-Lite or a torchvision MobileNetV2.")
+        }
         let checkpoint = try Checkpoint.load(path: ref.path)
         var weights: [String: WeightTensor] = [:]
         for (k, t) in checkpoint.tensors { weights[k] = WeightTensor(shape: t.shape, values: t.floats) }

@@ -184,6 +184,7 @@ struct BadInputTests {
         (["evaluate", "--patch", "RUN", "--control-samples", "0"], "--controls none"),
         (["evaluate", "--patch", "RUN", "--samples-file", "s.json", "--samples", "8"], "drop --samples"),
         (["classify", "Samples/cat.png", "--model", ","], "give at least one model"),
+        (["classify", "Samples/cat.png", "--model", "Tests/ONNXTests/Fixtures/resnet18_w8.onnx"], "ONNX models cannot be attacked yet"),
         (["grid", "--patch", "RUN", "--rows", "size:0.4..0.3:2", "--cols", "roll:0..10:2", "--out", "OUT"], "MIN 0.4 is above MAX 0.3"),
         (["grid", "--patch", "RUN", "--rows", "size:0.3..0.4:2", "--cols", "roll:0..10:2", "--model", "lite0,lite1", "--out", "OUT"], "one model"),
         (["grid", "--patch", "RUN", "--rows", "size:0.3..0.4:2", "--cols", "roll:0..10:2", "--heatmap", "--heatmap-samples", "0", "--out", "OUT"],

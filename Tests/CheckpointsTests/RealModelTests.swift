@@ -60,7 +60,7 @@ enum RealModel {
         // Not a benchmark (alone: ~0.06 s): a bound that catches a pathological reader (a copy per
         // tensor, a quadratic unpickler) without failing when the rest of the suite loads the CPUs.
         #if !DEBUG
-        #expect(elapsed < .seconds(2), "loading took \(elapsed)")
+        #expect(elapsed < .seconds(10), "loading took \(elapsed)")
         #endif
     }
 
@@ -75,7 +75,9 @@ enum RealModel {
         print("RealModel: SHA-256 of \(path) in \(elapsed)")
         // Alone ~0.09 s for 19 MB; the bound only catches a pathological hash (byte-at-a-time I/O).
         #if !DEBUG
-        #expect(elapsed < .seconds(2), "hashing took \(elapsed)")
+        // 10 s, not 2: once in a full suite run here hashing took over 2 s (an I/O stall on a
+        // cold page cache), while byte-at-a-time I/O would take minutes.
+        #expect(elapsed < .seconds(10), "hashing took \(elapsed)")
         #endif
     }
 }
