@@ -59,20 +59,27 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
+def make_divisible(v):
+    """torchvision's _make_divisible(v, 8): channels rounded to multiples of 8, never 10 % below."""
+    new = max(8, int(v + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * v else new
+
+
 class MobileNetV2(nn.Module):
     SETTING = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]
 
-    def __init__(self, num_classes=1000):
+    def __init__(self, num_classes=1000, width_mult=1.0):
         super().__init__()
-        features = [conv_bn_relu(3, 32, stride=2)]
-        inp = 32
+        inp = make_divisible(32 * width_mult)
+        last = make_divisible(1280 * max(1.0, width_mult))
+        features = [conv_bn_relu(3, inp, stride=2)]
         for t, c, n, s in self.SETTING:
             for i in range(n):
-                features.append(InvertedResidual(inp, c, s if i == 0 else 1, t))
-                inp = c
-        features.append(conv_bn_relu(inp, 1280, k=1))
+                features.append(InvertedResidual(inp, make_divisible(c * width_mult), s if i == 0 else 1, t))
+                inp = make_divisible(c * width_mult)
+        features.append(conv_bn_relu(inp, last, k=1))
         self.features = nn.Sequential(*features)
-        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(1280, num_classes))
+        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(last, num_classes))
 
     def forward(self, x):
         x = self.features(x)

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_model as ref  # noqa: E402
-from make_golden_mobilenet import MobileNetV2, conv_bn_relu  # noqa: E402,F401
+from make_golden_mobilenet import MobileNetV2  # noqa: E402
 
 OUT = os.path.join(ref.ROOT, "Tests", "ONNXTests", "Fixtures")
 
@@ -73,27 +73,6 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def width_mobilenet(alpha, num_classes=1000):
-    """MobileNetV2 at width multiplier `alpha` (channels rounded to multiples of 8, as torchvision)."""
-    def r(c):
-        v = max(8, int(c * alpha + 4) // 8 * 8)
-        return v + 8 if v < 0.9 * c * alpha else v
-    m = MobileNetV2.__new__(MobileNetV2)
-    nn.Module.__init__(m)
-    from make_golden_mobilenet import InvertedResidual
-    features = [conv_bn_relu(3, r(32), stride=2)]
-    inp = r(32)
-    for t, c, n, s in MobileNetV2.SETTING:
-        for i in range(n):
-            features.append(InvertedResidual(inp, r(c), s if i == 0 else 1, t))
-            inp = r(c)
-    last = max(1280, r(1280)) if alpha > 1 else 1280
-    features.append(conv_bn_relu(inp, last, k=1))
-    m.features = nn.Sequential(*features)
-    m.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(last, num_classes))
-    return m
-
-
 def randomise(model, seed):
     """Seeded weights and BatchNorm statistics, so that folding BN is exercised."""
     g = torch.Generator().manual_seed(seed)
@@ -137,7 +116,7 @@ def main():
     # 100 classes instead of 1000 keeps the committed files small (MobileNetV2's classifier alone
     # is 5 MB at 1000).
     for name, model in [("resnet18_w8", randomise(ResNet18(8, num_classes=100), 1)),
-                        ("mobilenet_v2_w25", randomise(width_mobilenet(0.25, num_classes=100), 2))]:
+                        ("mobilenet_v2_w25", randomise(MobileNetV2(num_classes=100, width_mult=0.25), 2))]:
         path = os.path.join(OUT, name + ".onnx")
         export(model, path)
         with torch.no_grad():

@@ -162,11 +162,7 @@ public enum Pictures {
             for c in 0..<nc {
                 let p = map.cells[r][c], x0 = left + c * cellSize
                 let empty = p.trials == 0
-                let color = empty ? Color(gray: 0.9) : rampColor(p.rate)
-                img.fillRect(x: x0, y: y0, width: cellSize, height: cellSize, color: color)
-                img.strokeRect(x: x0, y: y0, width: cellSize, height: cellSize, lineWidth: 1, color: .white)
-                let luminance = 0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue
-                let ink: Color = luminance > 0.5 ? .black : .white
+                let ink = fillCell(&img, x: x0, y: y0, width: cellSize, height: cellSize, rate: empty ? nil : p.rate)
                 let label = empty ? "-" : String(format: "%.0f%%", p.rate * 100)
                 let showN = counts.count > 1 && !empty
                 let ty = y0 + (cellSize - 16) / 2 - (showN ? 10 : 0)
@@ -179,6 +175,16 @@ public enum Pictures {
         }
         drawColourBar(&img, x: barX, top: top, height: nr * cellSize)
         return img
+    }
+
+    /// A cell of a heat map or matrix: filled with the ramp's colour for `rate` (light grey when
+    /// nil: no samples), a white border; returns the ink that reads on it.
+    static func fillCell(_ img: inout Image, x: Int, y: Int, width: Int, height: Int, rate: Double?) -> Color {
+        let color = rate.map(rampColor) ?? Color(gray: 0.9)
+        img.fillRect(x: x, y: y, width: width, height: height, color: color)
+        img.strokeRect(x: x, y: y, width: width, height: height, lineWidth: 1, color: .white)
+        let luminance = 0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue
+        return luminance > 0.5 ? .black : .white
     }
 
     /// The ramp's colour bar, 24 px wide: 0% at the bottom, 100% at the top, labelled at 0, 50, 100%.
@@ -225,11 +231,7 @@ public enum Pictures {
                 let x0 = left + c * cellWidth
                 let p = r < cells.count && c < cells[r].count ? cells[r][c] : Proportion(successes: 0, trials: 0)
                 let empty = p.trials == 0
-                let color = empty ? Color(gray: 0.9) : rampColor(p.rate)
-                img.fillRect(x: x0, y: y0, width: cellWidth, height: cellHeight, color: color)
-                img.strokeRect(x: x0, y: y0, width: cellWidth, height: cellHeight, lineWidth: 1, color: .white)
-                let luminance = 0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue
-                let ink: Color = luminance > 0.5 ? .black : .white
+                let ink = fillCell(&img, x: x0, y: y0, width: cellWidth, height: cellHeight, rate: empty ? nil : p.rate)
                 let (lo, hi) = p.wilson()
                 let lines = empty ? ["-"] : [String(format: "%.1f%%", p.rate * 100), String(format: "%.0f-%.0f", lo * 100, hi * 100)]
                 for (k, line) in lines.enumerated() {

@@ -85,6 +85,12 @@ extension Image {
         return channels == 4 ? source.unpremultiplied() : source
     }
 
+    /// What `centerSquare` resizes the shorter side to before cropping `size`: round(size /
+    /// cropFraction) when cropFraction < 1 (256 for 224 at 0.875), else `size`.
+    public static func shorterSide(forCrop size: Int, cropFraction: Double) -> Int {
+        cropFraction < 1 ? max(size, Int((Double(size) / cropFraction).rounded())) : size
+    }
+
     /// Pillow's BILINEAR resize of an 8-bit image, bit for bit (libImaging/Resample.c): the
     /// same taps as `resized`, in 22-bit fixed point, a horizontal then a vertical pass, each
     /// rounding to 8 bits. Pixels are taken as round(255·v); the result is bytes / 255. What a
@@ -222,7 +228,7 @@ extension Image {
         let rgb = self.rgb
         if rgb.width == size && rgb.height == size { return rgb }
         if cropFraction < 1 {
-            let short = max(size, Int((Double(size) / cropFraction).rounded()))
+            let short = Image.shorterSide(forCrop: size, cropFraction: cropFraction)
             let (w, h) = rgb.width <= rgb.height ? (short, Int(Double(short) * Double(rgb.height) / Double(rgb.width)))
                                                  : (Int(Double(short) * Double(rgb.width) / Double(rgb.height)), short)
             let resized = (min(rgb.width, rgb.height) == short) ? rgb : rgb.resizedLike8BitPIL(width: w, height: h)

@@ -60,11 +60,11 @@ extension InvertedResidualNetwork {
             let pr = try folded(projKey, projBN)
             let project = try pointwise(pr, key: projKey + ".weight", inputs: mid, relu: false)
             let out = pr.shape[0]
-            if blocks.isEmpty || out != channels { stage += 1 }
+            let startsStage = blocks.isEmpty || out != channels
+            if startsStage { stage += 1 }
             guard stage < Self.mobileNetV2Stages.count, Self.mobileNetV2Stages[stage].c == out else {
                 throw ModelError.unknownArchitecture(file: source, detail: "block \(i) outputs \(out) channels where MobileNetV2 (width 1.0) has stage \(stage + 1) of \(Self.mobileNetV2Stages.map(\.c))")
             }
-            let startsStage = blocks.isEmpty || out != channels
             let stride = startsStage ? Self.mobileNetV2Stages[stage].s : 1
             let dw = DepthwiseConv2D(torchWeight: d.weight, bias: d.bias, channels: mid, kernelSize: d.shape[2], stride: stride,
                                      padding: symmetric(d.shape[2]), activation: .relu6)

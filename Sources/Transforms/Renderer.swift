@@ -170,10 +170,7 @@ public struct Renderer: Sendable {
         if optics.motion != nil || optics.resample != nil || !kernel.isEmpty {
             // Scratch: a copy of the image (the operators' input) and their intermediate.
             // Written before it is read: no zero fill (1.2 MB per sample at 224 × 224).
-            var scratch = [Float](unsafeUninitializedCapacity: 2 * n + (W + kernel.count) * 3) { b, count in
-                if poisonsScratch { b.initialize(repeating: .nan) }
-                count = b.count
-            }
+            var scratch = scratchBuffer(2 * n + (W + kernel.count) * 3)
             scratch.withUnsafeMutableBufferPointer { sp in
                 let copy = sp.baseAddress!, tmp = copy + n, pad = tmp + n
                 if let motion = optics.motion {
@@ -251,18 +248,12 @@ public struct Renderer: Sendable {
         // 7'. Camera effects: clamp and noise are identity; JPEG -> the adjoint of its linear part
         // (chroma subsampling); resample, blur, motion blur -> adjoints.
         // (H, W, 3). Every pixel the scatter below reads (the box) is written first: no zero fill.
-        var g = [Float](unsafeUninitializedCapacity: n) { b, count in
-            if poisonsScratch { b.initialize(repeating: .nan) }
-            count = n
-        }
+        var g = scratchBuffer(n)
         let kernel = Blur.kernel(sigma: cache.sample.blurSigma)
         let optics = (motion: cache.motion, resample: cache.resample)
         let windows = adjointWindows(cache: cache, blurKernel: kernel)
         // Scratch: the JPEG adjoint's output, the operators' intermediate and a copy.
-        var scratch = [Float](unsafeUninitializedCapacity: 3 * n + (W + kernel.count) * 3) { b, count in
-            if poisonsScratch { b.initialize(repeating: .nan) }
-            count = b.count
-        }
+        var scratch = scratchBuffer(3 * n + (W + kernel.count) * 3)
         g.withUnsafeMutableBufferPointer { gp in scratch.withUnsafeMutableBufferPointer { sp in
             let gp = gp.baseAddress!, afterJPEG = sp.baseAddress!, tmp = afterJPEG + n, copy = tmp + n, pad = copy + n
             var d = dimg
@@ -360,6 +351,15 @@ public struct Renderer: Sendable {
         if window.isEmpty { return window }
         let g = window.grown(by: 6, width: W, height: H)
         return PixelWindow(x0: g.x0 & ~1, x1: g.x1, y0: g.y0 & ~1, y1: g.y1)
+    }
+
+    /// `count` floats that the caller writes before reading: not zero-filled, or all NaN when
+    /// `poisonsScratch` (the test hook).
+    func scratchBuffer(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { b, initialized in
+            if poisonsScratch { b.initialize(repeating: .nan) }
+            initialized = count
+        }
     }
 
     /// The rows and columns of dImage that `backward` reads for this sample (empty when the

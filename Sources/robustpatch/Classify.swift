@@ -45,8 +45,8 @@ struct Classify: ParsableCommand {
                 if json {
                     print(jsonLine(path: path, model: network.name, result: result, labels: labels))
                 } else {
-                    let side = network.cropFraction < 1 ? Int((Double(network.inputSize) / network.cropFraction).rounded()) : network.inputSize
-                    let crop = network.cropFraction < 1 ? "shorter side to \(side), centre crop" : "centre crop"
+                    let side = Image.shorterSide(forCrop: network.inputSize, cropFraction: network.cropFraction)
+                    let crop = side != network.inputSize ? "shorter side to \(side), centre crop" : "centre crop"
                     let note = result.resized ? " (resized from \(image.width)×\(image.height), \(crop))" : ""
                     print("\(path) — \(network.name) at \(network.inputSize)×\(network.inputSize)\(note)")
                     for idx in result.ranking.prefix(top) {

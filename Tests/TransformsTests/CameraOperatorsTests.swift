@@ -47,6 +47,24 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
 }
 
 @Suite struct WindowedAdjointTests {
+    /// Six samples of each preset, then one sample with every camera effect (rolled 17°) at each
+    /// of the `edges` centres: patches at the image's edges and corners.
+    static func samples(presets: [String], width: Int, height: Int, seed: UInt64, edges: [(Double, Double)],
+                        edge: (size: Double, blur: Double, motion: Double, angle: Double, resample: Double, jpeg: Int)) throws -> [TransformSample] {
+        var samples: [TransformSample] = []
+        var rng = SplitMix64(seed: seed)
+        for name in presets {
+            let d = try TransformDistribution.preset(named: name)
+            for _ in 0..<6 { samples.append(d.sample(imageWidth: width, imageHeight: height, using: &rng)) }
+        }
+        for (cx, cy) in edges {
+            var s = TransformSample(roll: 17, size: edge.size, centerX: cx, centerY: cy, blurSigma: edge.blur)
+            s.motionBlurLength = edge.motion; s.motionBlurAngle = edge.angle; s.resampleScale = edge.resample; s.jpegQuality = edge.jpeg
+            samples.append(s)
+        }
+        return samples
+    }
+
     /// The renderer's backward with the camera adjoints on windows around the patch gives the
     /// texture the same gradient, bit for bit, as with them on the whole image: samples of the
     /// photo, tabletop and physical presets (motion blur, resampling, blur, JPEG) and patches at
@@ -60,17 +78,9 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
         let texture = randomBuffer(tw * tw * 3, seed: 700), scene = randomBuffer(sw * sh * 3, seed: 701)
         let mask = try Mask.circle(width: tw, height: tw).alpha
         let dImage = randomBuffer(sw * sh * 3, seed: 702, lo: -1, hi: 1)
-        var samples: [TransformSample] = []
-        var rng = SplitMix64(seed: 703)
-        for name in ["photo", "tabletop", "physical"] {
-            let d = try TransformDistribution.preset(named: name)
-            for _ in 0..<6 { samples.append(d.sample(imageWidth: sw, imageHeight: sh, using: &rng)) }
-        }
-        for (cx, cy) in [(0.02, 0.5), (0.98, 0.03), (0.5, 0.99), (0.01, 0.01)] {
-            var s = TransformSample(roll: 17, size: 0.3, centerX: cx, centerY: cy, blurSigma: 1.1)
-            s.motionBlurLength = 2.6; s.motionBlurAngle = 120; s.resampleScale = 0.6; s.jpegQuality = 70
-            samples.append(s)
-        }
+        let samples = try Self.samples(presets: ["photo", "tabletop", "physical"], width: sw, height: sh, seed: 703,
+                                       edges: [(0.02, 0.5), (0.98, 0.03), (0.5, 0.99), (0.01, 0.01)],
+                                       edge: (size: 0.3, blur: 1.1, motion: 2.6, angle: 120, resample: 0.6, jpeg: 70))
         var nonzero = 0
         for (i, s) in samples.enumerated() {
             let (_, cache) = try windowed.forward(texture: texture, mask: mask, scene: scene, sample: s)
@@ -93,17 +103,9 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
         let texture = randomBuffer(tw * tw * 3, seed: 710), scene = randomBuffer(sw * sh * 3, seed: 711)
         let mask = try Mask.circle(width: tw, height: tw).alpha
         let dImage = randomBuffer(sw * sh * 3, seed: 712, lo: -1, hi: 1)
-        var samples: [TransformSample] = []
-        var rng = SplitMix64(seed: 713)
-        for name in ["photo", "tabletop", "physical", "digital"] {
-            let d = try TransformDistribution.preset(named: name)
-            for _ in 0..<6 { samples.append(d.sample(imageWidth: sw, imageHeight: sh, using: &rng)) }
-        }
-        for (cx, cy) in [(0.5, 0.02), (0.3, 0.98), (0.5, 0.5)] {
-            var s = TransformSample(roll: 17, size: 0.25, centerX: cx, centerY: cy, blurSigma: 1.4)
-            s.motionBlurLength = 2.9; s.motionBlurAngle = 80; s.resampleScale = 0.55; s.jpegQuality = 60
-            samples.append(s)
-        }
+        let samples = try Self.samples(presets: ["photo", "tabletop", "physical", "digital"], width: sw, height: sh, seed: 713,
+                                       edges: [(0.5, 0.02), (0.3, 0.98), (0.5, 0.5)],
+                                       edge: (size: 0.25, blur: 1.4, motion: 2.9, angle: 80, resample: 0.55, jpeg: 60))
         var narrower = 0
         for (i, s) in samples.enumerated() {
             let (image, cache) = try renderer.forward(texture: texture, mask: mask, scene: scene, sample: s)
