@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging"], resources: [.copy("Fixtures")]),

@@ -186,13 +186,11 @@ public final class PatchTrainer {
             let lock = NSLock()
             Profiler.shared.measure("eot render backward") { perSample.withUnsafeMutableBufferPointer { ps in
                 let base = UncheckedSendable(ps.baseAddress!)
-                Parallel.forEachChunk(b, work: Int.max) { range in
-                    for i in range {
-                        do {
-                            try slot.renderer.backward(dImage: UnsafeBufferPointer(start: dImages.unsafePointer + i * pixels, count: pixels),
-                                                       cache: slot.caches[i]!, dTexture: UnsafeMutableBufferPointer(start: base.value + i * tcount, count: tcount))
-                        } catch { lock.lock(); failure = error; lock.unlock() }
-                    }
+                Parallel.forEachItem(b) { i in
+                    do {
+                        try slot.renderer.backward(dImage: UnsafeBufferPointer(start: dImages.unsafePointer + i * pixels, count: pixels),
+                                                   cache: slot.caches[i]!, dTexture: UnsafeMutableBufferPointer(start: base.value + i * tcount, count: tcount))
+                    } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
                 }
             } }
             if let failure { throw failure }
@@ -253,16 +251,16 @@ public final class PatchTrainer {
         try slot.caches.withUnsafeMutableBufferPointer { cachesBuffer in
             let caches = UncheckedSendable(cachesBuffer)
             tex.withUnsafeBufferPointer { t in mask.alpha.withUnsafeBufferPointer { m in
-                Parallel.forEachChunk(picks.count, work: Int.max) { range in
-                    for i in range {
-                        do {
-                            let cache = try sceneList[picks[i].0].withUnsafeBufferPointer { sc in
-                                try slot.renderer.forward(texture: t, mask: m, sceneBytes: sc, sample: picks[i].1,
-                                                          image: UnsafeMutableBufferPointer(start: images.value + i * pixels, count: pixels))
-                            }
-                            caches.value[i] = cache
-                        } catch { lock.lock(); failure = error; lock.unlock() }
-                    }
+                // One sample at a time to whichever core is free: photo-like samples differ in
+                // cost (motion blur, resampling, JPEG or not), and equal halves left a core idle.
+                Parallel.forEachItem(picks.count) { i in
+                    do {
+                        let cache = try sceneList[picks[i].0].withUnsafeBufferPointer { sc in
+                            try slot.renderer.forward(texture: t, mask: m, sceneBytes: sc, sample: picks[i].1,
+                                                      image: UnsafeMutableBufferPointer(start: images.value + i * pixels, count: pixels))
+                        }
+                        caches.value[i] = cache
+                    } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
                 }
             } }
             if let failure { throw failure }

@@ -1,5 +1,6 @@
 // Per-thread state the Swift side cannot keep cheaply: whether Parallel runs jobs inline on
-// this thread (set while a thread runs its own share of a batch).
+// this thread (set while a thread runs its own share of a batch), and the counter of a shared
+// work queue.
 #include "rp_kernels.h"
 
 static _Thread_local int rp_inline_depth = 0;
@@ -7,3 +8,5 @@ static _Thread_local int rp_inline_depth = 0;
 int rp_parallel_inline(void) { return rp_inline_depth; }
 void rp_parallel_inline_push(void) { rp_inline_depth += 1; }
 void rp_parallel_inline_pop(void) { if (rp_inline_depth > 0) rp_inline_depth -= 1; }
+
+long rp_atomic_next(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }

@@ -102,15 +102,13 @@ public final class ModelBench {
         let sceneList = scenes
         texture.withUnsafeBufferPointer { t in
             mask.alpha.withUnsafeBufferPointer { m in
-                Parallel.forEachChunk(list.count, work: Int.max) { range in
-                    for i in range {
-                        do {
-                            _ = try sceneList[list[i].scene].withUnsafeBufferPointer { sc in
-                                try r.forward(texture: t, mask: m, sceneBytes: sc, sample: list[i].transform,
-                                              image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels))
-                            }
-                        } catch { lock.lock(); failure = error; lock.unlock() }
-                    }
+                Parallel.forEachItem(list.count) { i in
+                    do {
+                        _ = try sceneList[list[i].scene].withUnsafeBufferPointer { sc in
+                            try r.forward(texture: t, mask: m, sceneBytes: sc, sample: list[i].transform,
+                                          image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels))
+                        }
+                    } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
                 }
             }
         }

@@ -75,6 +75,35 @@ extension Parallel {
     }
 }
 
+extension Parallel {
+    /// Calls `body(i)` once for every i in `0..<count`, items handed out one at a time to the
+    /// machine's threads as each finishes its last (a shared queue): for a few expensive items
+    /// of uneven cost (rendering a batch's samples), where equal contiguous chunks leave one
+    /// core idle. Which thread runs an item depends on timing, so `body` must write only what
+    /// item i owns; then results do not depend on timing. Inline (see `inline`): in order here.
+    public static func forEachItem(_ count: Int, _ body: (Int) -> Void) {
+        let workers = min(count, isInline ? 1 : threadCount)
+        if workers <= 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        let counter = UncheckedSendable(next)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = rp_atomic_next(counter.value)
+                    if i >= count { break }
+                    box.value(i)
+                }
+            }
+        }
+    }
+}
+
 /// Carries a value across a concurrency boundary whose safety the caller has argued for.
 public struct UncheckedSendable<T>: @unchecked Sendable {
     public var value: T

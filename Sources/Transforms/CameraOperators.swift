@@ -93,7 +93,20 @@ struct SeparableOperator: Sendable {
         ax.start.withUnsafeBufferPointer { st in ax.index.withUnsafeBufferPointer { ix in ax.weight.withUnsafeBufferPointer { wt in
             for r in 0..<H {
                 let src = x + r * rowLen, dst = tmp + r * rowLen
+                // A pixel's three channels as one 4-lane load (the 4th lane, the next pixel's
+                // red, is never stored): lane by lane the same products and sums as three
+                // scalars. The image's last pixel has no 4th float after it: its row is scalar.
+                let wide = r < height - 1
                 func row(_ o: Int) {
+                    if wide {
+                        var acc = SIMD4<Float>()
+                        for t in Int(st[o])..<Int(st[o + 1]) {
+                            let v = UnsafeRawPointer(src + Int(ix[t]) * 3).loadUnaligned(as: SIMD4<Float>.self)
+                            acc += wt[t] * v
+                        }
+                        dst[o * 3] = acc[0]; dst[o * 3 + 1] = acc[1]; dst[o * 3 + 2] = acc[2]
+                        return
+                    }
                     var a: Float = 0, b: Float = 0, c: Float = 0
                     for t in Int(st[o])..<Int(st[o + 1]) {
                         let q = Int(ix[t]) * 3, w = wt[t]
@@ -316,7 +329,8 @@ public struct SeparableResample: Sendable {
     public var height: Int { op.height }
 
     public init(width: Int, height: Int, scale: Double) {
-        op = SeparableOperator(ax: Self.axisMatrix(size: width, scale: scale), ay: Self.axisMatrix(size: height, scale: scale))
+        let ax = Self.axisMatrix(size: width, scale: scale)
+        op = SeparableOperator(ax: ax, ay: height == width ? ax : Self.axisMatrix(size: height, scale: scale))
     }
 
     /// y = Ay · x · Axᵀ per channel; tmp: (H, W, 3) scratch. No aliasing.
@@ -338,31 +352,37 @@ public struct SeparableResample: Sendable {
     }
 
     /// Per axis: (up ∘ down)[o] as sparse (input index, weight) rows, inputs ascending.
+    /// Built for every photo-like sample: flat arrays, no per-row allocation.
     static func axisMatrix(size n: Int, scale: Double) -> AxisOperator {
         let m = max(1, Int((Double(n) * scale).rounded(.up)))
         let ratio = Double(n) / Double(m)             // input pixels per low-res pixel (≥ 1)
-        // down[j]: triangle filter of half-width `ratio` centred on low-res pixel j.
-        let down: [[(Int, Double)]] = (0..<m).map { j in
+        // down[j]: triangle filter of half-width `ratio` centred on low-res pixel j, taps
+        // downIndex/downWeight[downStart[j] ..< downStart[j + 1]], inputs ascending.
+        var downStart = [Int](repeating: 0, count: m + 1)
+        var downIndex: [Int] = [], downWeight: [Double] = []
+        downIndex.reserveCapacity(m * (Int(2 * ratio) + 4)); downWeight.reserveCapacity(m * (Int(2 * ratio) + 4))
+        for j in 0..<m {
             let c = (Double(j) + 0.5) * ratio
-            var taps: [(Int, Double)] = []
+            let first = downIndex.count
+            var sum = 0.0
             for i in max(0, Int(c - ratio) - 1)...min(n - 1, Int(c + ratio) + 1) {
                 let w = max(0, 1 - abs(Double(i) + 0.5 - c) / ratio)
-                if w > 0 { taps.append((i, w)) }
+                if w > 0 { downIndex.append(i); downWeight.append(w); sum += w }
             }
-            let s = taps.reduce(0) { $0 + $1.1 }
-            return taps.map { ($0.0, $0.1 / s) }
+            for t in first..<downIndex.count { downWeight[t] /= sum }
+            downStart[j + 1] = downIndex.count
         }
         // up[o]: bilinear from the low-res grid at pixel centres, clamped.
         return AxisOperator(outputs: n) { o, add in
             let p = min(max((Double(o) + 0.5) / ratio - 0.5, 0), Double(m - 1))
             let j0 = Int(p), j1 = min(j0 + 1, m - 1), f = p - Double(j0)
             // (1 − f) · down[j0] + f · down[j1], both sorted by input index: merged in order.
-            let a = down[j0], b = f > 0 ? down[j1] : []
-            var i = 0, k = 0
-            while i < a.count || k < b.count {
-                if k == b.count || (i < a.count && a[i].0 < b[k].0) { add(a[i].0, Float((1 - f) * a[i].1)); i += 1 }
-                else if i == a.count || b[k].0 < a[i].0 { add(b[k].0, Float(f * b[k].1)); k += 1 }
-                else { add(a[i].0, Float((1 - f) * a[i].1 + f * b[k].1)); i += 1; k += 1 }
+            var i = downStart[j0], k = f > 0 ? downStart[j1] : 0
+            let iEnd = downStart[j0 + 1], kEnd = f > 0 ? downStart[j1 + 1] : 0
+            while i < iEnd || k < kEnd {
+                if k == kEnd || (i < iEnd && downIndex[i] < downIndex[k]) { add(downIndex[i], Float((1 - f) * downWeight[i])); i += 1 }
+                else if i == iEnd || downIndex[k] < downIndex[i] { add(downIndex[k], Float(f * downWeight[k])); k += 1 }
+                else { add(downIndex[i], Float((1 - f) * downWeight[i] + f * downWeight[k])); i += 1; k += 1 }
             }
         }
     }
@@ -412,5 +432,28 @@ extension SeparableResample {
     /// The adjoint applied to g (H, W, 3).
     public func applyAdjoint(_ g: [Float]) throws(TransformError) -> [Float] {
         try withImageBuffers(g, width: width, height: height) { backward($0, into: $1, tmp: $2) }
+    }
+    /// `apply` by plain loops over the two axis matrices, each sum in `forward`'s order: one
+    /// scalar per channel (`forward` loads a pixel's channels as one vector), the same value
+    /// bit for bit.
+    public func applyReference(_ x: [Float]) throws(TransformError) -> [Float] {
+        let (W, H, ax, ay) = (width, height, op.ax, op.ay)
+        guard x.count == W * H * 3 else { throw .shapeMismatch(name: "image", expected: W * H * 3, got: x.count, shape: "(\(H), \(W), 3)") }
+        var tmp = [Float](repeating: 0, count: W * H * 3), y = tmp
+        for r in 0..<H {
+            for o in 0..<W {
+                for c in 0..<3 {
+                    var a: Float = 0
+                    for t in Int(ax.start[o])..<Int(ax.start[o + 1]) { a += ax.weight[t] * x[(r * W + Int(ax.index[t])) * 3 + c] }
+                    tmp[(r * W + o) * 3 + c] = a
+                }
+            }
+        }
+        for o in 0..<H {
+            for t in Int(ay.start[o])..<Int(ay.start[o + 1]) {
+                for e in 0..<(W * 3) { y[o * W * 3 + e] += (1 * ay.weight[t]) * tmp[Int(ay.index[t]) * W * 3 + e] }
+            }
+        }
+        return y
     }
 }

@@ -114,8 +114,10 @@ struct WarpGeometry {
     let depthRow: (Double, Double, Double)                                           // sceneFromPatch row 3
     let widths: [Int32], heights: [Int32], offsets: [Int32]
     let levels: Int
+    let textureWidth: Double, textureHeight: Double
+    let cullsFar: Bool
 
-    init(patchFromScene: Homography, sceneFromPatch: Homography, layout: MipLayout) {
+    init(patchFromScene: Homography, sceneFromPatch: Homography, layout: MipLayout, cullsFar: Bool = true) {
         let m = patchFromScene.elements
         p = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
         let s = sceneFromPatch.elements
@@ -124,6 +126,8 @@ struct WarpGeometry {
         heights = layout.heights.map { Int32($0) }
         offsets = layout.offsets.map { Int32($0) }
         levels = layout.count
+        textureWidth = Double(layout.widths[0]); textureHeight = Double(layout.heights[0])
+        self.cullsFar = cullsFar
     }
 
     /// Sub-texel fractions this close to 0 or 1 snap to the texel (so an identity pose whose
@@ -145,6 +149,14 @@ struct WarpGeometry {
         let ux = (p.0 - u * p.6) / wq, uy = (p.1 - u * p.7) / wq
         let vx = (p.3 - v * p.6) / wq, vy = (p.4 - v * p.7) / wq
         let rho2 = max(ux * ux + vx * vx, uy * uy + vy * vy)
+        // Far outside the texture every tap's mask weight is 0 (nil below), so stop before the
+        // level and tap arithmetic. The coarsest level used has texels L ≤ 2·max(1, √rho2) wide,
+        // and a level's taps reach the mask only for −L/2 ≤ u < width + 3L/2 (its width is
+        // ⌈width / L⌉ texels of L): outside width ± (4·max(1, √rho2) + 1) nothing is seen.
+        if cullsFar {
+            let reach = 4 * (rho2 > 1 ? rho2.squareRoot() : 1) + 1
+            guard u > -reach, v > -reach, u < textureWidth + reach, v < textureHeight + reach else { return nil }
+        }
         var l0 = 0
         var t = 0.0
         if rho2 > 1 {

@@ -15,6 +15,9 @@ public struct RenderCache: Sendable {
     let warped: [Float]         // (y1 - y0, x1 - x0, 3)   warped printed texture, before lighting
     let printerSlope: [Float]   // (Th, Tw, 3)             d printed / d texture: gain, or 0 where clamped
     let layout: MipLayout
+    /// The trilinear taps of every box pixel with alpha ≠ 0, in row-major order: the backward
+    /// scatters through them instead of recomputing them (the same values, bit for bit).
+    let taps: [Taps]
     /// The sample's motion blur and resampling operators (nil when off), built once for both passes.
     let motion: MotionBlur?, resample: SeparableResample?
 }
@@ -32,6 +35,10 @@ public struct Renderer: Sendable {
     /// before reading it) with NaN instead: a test hook, so that any read of an unwritten value
     /// shows up as NaN in the result.
     public var poisonsScratch = false
+    /// Skip the tap arithmetic for box pixels too far outside the texture for any tap to reach
+    /// it (the default), or compute every pixel's taps (the reference: the same image and
+    /// gradient, bit for bit; tests compare the two).
+    public var cullsFarPixels = true
 
     /// Lower bound inside the gamma power, so that d/dl l^γ stays finite at 0 (γ < 1).
     public static let gammaEpsilon: Float = 1e-5
@@ -68,9 +75,7 @@ public struct Renderer: Sendable {
                         image: UnsafeMutableBufferPointer<Float>) throws -> RenderCache {
         try check(sceneBytes.count, "scene", sceneHeight, sceneWidth, 3)
         return try forward(texture: texture, mask: mask, sample: sample, image: image) { img in
-            Self.byteValues.withUnsafeBufferPointer { table in
-                for i in sceneBytes.indices { img[i] = table[Int(sceneBytes[i])] }
-            }
+            Self.fill(img, bytes: sceneBytes)
         }
     }
 
@@ -85,6 +90,20 @@ public struct Renderer: Sendable {
 
     /// v / 255 for every byte v (what an 8-bit image file reads as).
     static let byteValues: [Float] = (0..<256).map { Float($0) / 255 }
+
+    /// img[i] = bytes[i] / 255: 16 at a time (a vector division rounds each lane as the scalar
+    /// one does, so every value is `byteValues[bytes[i]]` exactly).
+    static func fill(_ img: UnsafeMutablePointer<Float>, bytes: UnsafeBufferPointer<UInt8>) {
+        guard let b = bytes.baseAddress else { return }
+        let n = bytes.count, raw = UnsafeRawPointer(b), out = UnsafeMutableRawPointer(img)
+        var i = 0
+        while i + 16 <= n {
+            let v = SIMD16<Float>(raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)) / 255
+            out.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { img[i] = byteValues[Int(b[i])]; i += 1 }
+    }
 
     /// The forward pass on an image that `fillScene` first fills with the scene.
     private func forward(texture: UnsafeBufferPointer<Float>, mask: UnsafeBufferPointer<Float>, sample: TransformSample,
@@ -130,9 +149,11 @@ public struct Renderer: Sendable {
         let bw = box.x1 - box.x0, bh = box.y1 - box.y0
         var alpha = [Float](repeating: 0, count: bw * bh)                   // (bh, bw)
         var warped = [Float](repeating: 0, count: bw * bh * 3)              // (bh, bw, 3)
+        var seen: [Taps] = []
+        seen.reserveCapacity(bw * bh)
 
         fillScene(img)
-        let geo = WarpGeometry(patchFromScene: patchFromScene, sceneFromPatch: sceneFromPatch, layout: layout)
+        let geo = WarpGeometry(patchFromScene: patchFromScene, sceneFromPatch: sceneFromPatch, layout: layout, cullsFar: cullsFarPixels)
         let light = Lighting(sample)
         pyr.withUnsafeBufferPointer { pp in
             mpyr.withUnsafeBufferPointer { mp in
@@ -151,6 +172,7 @@ public struct Renderer: Sendable {
                                 let bi = (y - box.y0) * bw + (x - box.x0)
                                 ap[bi] = a; wp[bi * 3] = r; wp[bi * 3 + 1] = g; wp[bi * 3 + 2] = b
                                 if a == 0 { continue }
+                                seen.append(t)
                                 // 5. Lighting, 6. composite.
                                 let o = (y * W + x) * 3
                                 img[o] = a * light.forward(r, 0) + (1 - a) * img[o]
@@ -190,7 +212,7 @@ public struct Renderer: Sendable {
 
         return RenderCache(sample: sample, sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene,
                            x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1,
-                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout,
+                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout, taps: seen,
                            motion: optics.motion, resample: optics.resample)
     }
 
@@ -282,8 +304,8 @@ public struct Renderer: Sendable {
         // 6'–4'. Composite, lighting, then scatter through the trilinear taps into the pyramid.
         let layout = cache.layout
         var dpyr = [Float](repeating: 0, count: layout.totalPixels * 3)      // (levels…, 3)
-        let geo = WarpGeometry(patchFromScene: cache.patchFromScene, sceneFromPatch: cache.sceneFromPatch, layout: layout)
         let light = Lighting(cache.sample)
+        var next = 0
         g.withUnsafeBufferPointer { gp in
             cache.alpha.withUnsafeBufferPointer { ap in
                 cache.warped.withUnsafeBufferPointer { wp in
@@ -294,7 +316,8 @@ public struct Renderer: Sendable {
                                 let bi = (y - box.y0) * bw + (x - box.x0)
                                 let a = ap[bi]
                                 if a == 0 { continue }
-                                guard let t = geo.taps(x: Double(x) + 0.5, y: Double(y) + 0.5) else { continue }
+                                let t = cache.taps[next]
+                                next += 1
                                 let o = (y * W + x) * 3
                                 let dr = light.backward(wp[bi * 3], 0, a * gp[o])
                                 let dg = light.backward(wp[bi * 3 + 1], 1, a * gp[o + 1])

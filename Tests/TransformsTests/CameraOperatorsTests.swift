@@ -36,6 +36,20 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
         }
     }
 
+    /// The resampling's 4-lane pixel loads give what one scalar per channel gives, bit for bit
+    /// (odd sizes, one row, one column; the last row takes the scalar path).
+    @Test func resamplingsVectorLoadsEqualThePlainLoopsBitForBit() throws {
+        let extra: [(w: Int, h: Int, length: Double, angle: Double)] = [(3, 31, 6.5, 80), (40, 9, 2.5, 10), (224, 17, 3, 33)]
+        for (i, c) in (Self.cases + extra).enumerated() {
+            let x = randomBuffer(c.w * c.h * 3, seed: UInt64(900 + i))
+            for scale in [0.5, 0.61, 0.83, 0.99] {
+                let r = SeparableResample(width: c.w, height: c.h, scale: scale)
+                let sameResample = try r.apply(x) == r.applyReference(x)
+                #expect(sameResample, "resample \(c) scale \(scale)")
+            }
+        }
+    }
+
     @Test func flatImagesStayFlatAndSizesAreChecked() throws {
         let flat = [Float](repeating: 0.4, count: 13 * 7 * 3)
         let m = MotionBlur(width: 13, height: 7, length: 4, angleDegrees: 60), r = SeparableResample(width: 13, height: 7, scale: 0.55)
@@ -91,6 +105,56 @@ private func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $
             if a.contains(where: { $0 != 0 }) { nonzero += 1 }
         }
         #expect(nonzero >= samples.count - 2, "most samples see the patch: \(nonzero) of \(samples.count)")
+    }
+
+    /// Culling box pixels far outside the texture before their taps are computed changes
+    /// nothing, bit for bit, in the image or the gradient: every preset, patches at the edges,
+    /// strongly minified (a 64-texel patch a few pixels wide: coarse mip levels, whose taps
+    /// reach furthest), seen at a grazing angle, and magnified.
+    @Test func cullingFarPixelsChangesNothing() throws {
+        let setups: [(tw: Int, sw: Int, sh: Int, size: Double)] = [(12, 61, 47, 0.3), (64, 40, 33, 0.12), (64, 48, 48, 0.05), (5, 50, 50, 0.9)]
+        for (tw, sw, sh, size) in setups {
+            var culled = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+            var every = culled
+            culled.cullsFarPixels = true; every.cullsFarPixels = false
+            let texture = randomBuffer(tw * tw * 3, seed: 720), scene = randomBuffer(sw * sh * 3, seed: 721)
+            let dImage = randomBuffer(sw * sh * 3, seed: 722, lo: -1, hi: 1)
+            var samples = try Self.samples(presets: ["photo", "tabletop", "physical", "digital"], width: sw, height: sh, seed: 723,
+                                           edges: [(0.02, 0.5), (0.98, 0.97)],
+                                           edge: (size: size, blur: 0.8, motion: 1.5, angle: 30, resample: 0.7, jpeg: 80))
+            samples.append(TransformSample(yaw: 80, pitch: 10, roll: 40, size: size, centerX: 0.5, centerY: 0.5))
+            samples.append(TransformSample(yaw: -60, pitch: 55, size: size, centerX: 0.4, centerY: 0.6))
+            for mask in [try Mask.circle(width: tw, height: tw).alpha, [Float](repeating: 1, count: tw * tw)] {
+                for (i, s) in samples.enumerated() {
+                    let (x, cx) = try culled.forward(texture: texture, mask: mask, scene: scene, sample: s)
+                    let (y, cy) = try every.forward(texture: texture, mask: mask, scene: scene, sample: s)
+                    let sameImage = x == y
+                    #expect(sameImage, "\(tw)→\(sw)×\(sh) sample \(i): image")
+                    var a = [Float](repeating: 0, count: texture.count), b = a
+                    try culled.backward(dImage: dImage, cache: cx, dTexture: &a)
+                    try every.backward(dImage: dImage, cache: cy, dTexture: &b)
+                    let sameGradient = a == b
+                    #expect(sameGradient, "\(tw)→\(sw)×\(sh) sample \(i): gradient")
+                }
+            }
+        }
+    }
+
+    /// Scenes stored as bytes render as the same floats, v / 255 exactly, whatever their length.
+    @Test func byteScenesFillAsTheirFloatValues() throws {
+        let (tw, sw, sh) = (6, 23, 7)
+        let r = try Renderer(textureWidth: tw, textureHeight: tw, sceneWidth: sw, sceneHeight: sh)
+        let bytes: [UInt8] = (0..<(sw * sh * 3)).map { (i: Int) -> UInt8 in UInt8((i * 37 + i / 256) % 256) }
+        let floats: [Float] = bytes.map { Float($0) / 255 }
+        // A patch outside the frame: the image is the scene.
+        let s = TransformSample(size: 0.2, centerX: 3, centerY: 3)
+        let texture = randomBuffer(tw * tw * 3, seed: 730), mask = [Float](repeating: 1, count: tw * tw)
+        var image = [Float](repeating: -1, count: floats.count)
+        _ = try texture.withUnsafeBufferPointer { t in try mask.withUnsafeBufferPointer { m in try bytes.withUnsafeBufferPointer { b in
+            try image.withUnsafeMutableBufferPointer { try r.forward(texture: t, mask: m, sceneBytes: b, sample: s, image: $0) } } } }
+        let same = image == floats
+        #expect(same)
+        #expect(Set(bytes).count == 256)
     }
 
     /// `gradientWindow` is all the backward reads of the image gradient: zeroing the gradient

@@ -32,5 +32,7 @@ void rp_gemm_packed32_avx512(int m, int n, int k, const float *a, int lda, const
 int rp_parallel_inline(void);
 void rp_parallel_inline_push(void);
 void rp_parallel_inline_pop(void);
+/// Atomically adds 1 to *counter and returns its previous value (a shared work queue's next item).
+long rp_atomic_next(long *counter);
 
 #endif
