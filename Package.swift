@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "robustpatch",
             dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
+        .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "ONNX", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Imaging"], resources: [.copy("Fixtures")]),

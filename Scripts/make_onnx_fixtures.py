@@ -217,8 +217,12 @@ def sha256(path):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--full", help="also write full-size resnet18.onnx and mobilenet_v2.onnx (real weights) here")
+    p.add_argument("--full-only", action="store_true", help="with --full: only the full-size models, not the fixtures")
     a = p.parse_args()
     torch.set_num_threads(2)
+    if a.full and a.full_only:
+        write_full(a.full)
+        return
     os.makedirs(OUT, exist_ok=True)
     # Two inputs both sides can make: x[0, c, h, w] = ((37h + 59w + 101c + 7hw) mod 256) / 255, and
     # x[1] the 224 x 224 crop of Samples/cat.png at (113, 38), bytes / 255 (a real photo, no resampling).
@@ -253,13 +257,16 @@ def main():
         json.dump(record, f, indent=1)
         f.write("\n")
     if a.full:
-        os.makedirs(a.full, exist_ok=True)
-        export(randomise(ResNet18(64), 1), os.path.join(a.full, "resnet18.onnx"))
-        m = MobileNetV2()
-        m.load_state_dict(torch.load(ref.weights_path("mobilenet_v2"), map_location="cpu"))
-        export(m.eval(), os.path.join(a.full, "mobilenet_v2.onnx"))
-        print("wrote full-size models into", a.full)
+        write_full(a.full)
 
+
+def write_full(folder):
+    os.makedirs(folder, exist_ok=True)
+    export(randomise(ResNet18(64), 1), os.path.join(folder, "resnet18.onnx"))
+    m = MobileNetV2()
+    m.load_state_dict(torch.load(ref.weights_path("mobilenet_v2"), map_location="cpu"))
+    export(m.eval(), os.path.join(folder, "mobilenet_v2.onnx"))
+    print("wrote full-size models into", folder)
 
 if __name__ == "__main__":
     main()

@@ -50,9 +50,10 @@ public struct ONNXNetwork: Sendable {
 
     // MARK: Running
 
-    /// Every value of one forward pass (what the backward reads).
+    /// Every value of one forward pass (what the backward reads): per part of the batch (each
+    /// core runs its contiguous part through the whole graph, `Parallel.forEachPart`).
     public struct Tape: @unchecked Sendable {
-        var values: [Tensor?]
+        var parts: [(range: Range<Int>, values: [Tensor?])]
         public var logits: Tensor
     }
 
@@ -60,10 +61,45 @@ public struct ONNXNetwork: Sendable {
     /// model's input normalisation.
     public func forward(_ images: Tensor) -> Tensor { record(images).logits }
 
-    /// The forward pass, keeping every value for `backward`.
+    /// The forward pass, keeping every value for `backward`. Each core takes a contiguous part
+    /// of the batch through the whole graph (per image the same values as unsplit).
     public func record(_ images: Tensor) -> Tape {
         precondition(images.shape.count == 4 && images.shape[1] == inputSize && images.shape[2] == inputSize && images.shape[3] == 3,
                      "ONNXNetwork.forward: images must be (N, \(inputSize), \(inputSize), 3), got \(images.shape)")
+        let n = images.shape[0], pixels = inputSize * inputSize * 3
+        let logits = Tensor(uninitialized: [n, classCount])
+        var parts = [(range: Range<Int>, values: [Tensor?])](repeating: (0..<0, []), count: Parallel.partCount(n))
+        parts.withUnsafeMutableBufferPointer { pb in
+            let slots = UncheckedSendable(pb)
+            Parallel.forEachPart(n) { i, r in
+                let x = Tensor(shape: [r.count, inputSize, inputSize, 3], values: Array(UnsafeBufferPointer(start: images.unsafePointer + r.lowerBound * pixels, count: r.count * pixels)))
+                let values = recordPart(x)
+                (logits.unsafePointer + r.lowerBound * classCount).update(from: values[outputSlot]!.unsafePointer, count: r.count * classCount)
+                slots.value[i] = (r, values)
+            }
+        }
+        return Tape(parts: parts.filter { !$0.values.isEmpty }, logits: logits)
+    }
+
+    /// d loss / d images (N, inputSize, inputSize, 3) from d loss / d logits (N, classes) and the
+    /// tape of the forward pass that gave those logits.
+    public func backward(_ dLogits: Tensor, tape: Tape) -> Tensor {
+        let n = dLogits.shape[0], pixels = inputSize * inputSize * 3
+        precondition(dLogits.shape == [n, classCount] && tape.logits.shape[0] == n, "ONNXNetwork.backward: dLogits must be (N, \(classCount)) for the tape's N")
+        let dx = Tensor(uninitialized: [n, inputSize, inputSize, 3])
+        let parts = tape.parts
+        Parallel.forEachPart(parts.count) { _, indices in
+            for i in indices {
+                let (r, values) = parts[i]
+                let d = Tensor(shape: [r.count, classCount], values: Array(UnsafeBufferPointer(start: dLogits.unsafePointer + r.lowerBound * classCount, count: r.count * classCount)))
+                let g = backwardPart(d, values: values)
+                (dx.unsafePointer + r.lowerBound * pixels).update(from: g.unsafePointer, count: r.count * pixels)
+            }
+        }
+        return dx
+    }
+
+    func recordPart(_ images: Tensor) -> [Tensor?] {
         let n = images.shape[0]
         var v = [Tensor?](repeating: nil, count: shapes.count)
         v[inputSlot] = images
@@ -126,15 +162,11 @@ public struct ONNXNetwork: Sendable {
                 v[o] = Softmax.forward(x.reshaped([n, c])).reshaped([n, 1, 1, c])
             }
         }
-        return Tape(values: v, logits: v[outputSlot]!.reshaped([n, classCount]))
+        return v
     }
 
-    /// d loss / d images (N, inputSize, inputSize, 3) from d loss / d logits (N, classes) and the
-    /// tape of the forward pass that gave those logits.
-    public func backward(_ dLogits: Tensor, tape: Tape) -> Tensor {
+    func backwardPart(_ dLogits: Tensor, values v: [Tensor?]) -> Tensor {
         let n = dLogits.shape[0]
-        precondition(dLogits.shape == [n, classCount] && tape.values[inputSlot]!.shape[0] == n, "ONNXNetwork.backward: dLogits must be (N, \(classCount)) for the tape's N")
-        let v = tape.values
         var g = [Tensor?](repeating: nil, count: shapes.count)
         g[outputSlot] = dLogits.reshaped([n, 1, 1, classCount])
         func shape(_ slot: Int) -> [Int] { let s = shapes[slot]; return [n, s.h, s.w, s.c] }

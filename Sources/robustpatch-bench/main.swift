@@ -5,6 +5,7 @@
 import Attack
 import Foundation
 import Networks
+import ONNX
 import Tensors
 import Transforms
 
@@ -19,6 +20,9 @@ struct Options {
     var scenes = "Samples/scenes"
     /// nil: each mode's default (digital for --eot, tabletop for --renderer).
     var preset: String?
+    /// An .onnx file: forward and forward + backward-to-input of the mapped graph.
+    var onnx: String?
+    var inputSize = 224
     init(_ args: [String]) throws {
         var it = args.dropFirst().makeIterator()
         while let a = it.next() {
@@ -32,9 +36,12 @@ struct Options {
             case "--cold": cold = true
             case "--scenes": scenes = it.next() ?? scenes
             case "--preset": preset = it.next() ?? preset
+            case "--onnx": onnx = it.next()
+            case "--input-size": inputSize = Int(it.next() ?? "") ?? 0
             case "-h", "--help":
                 print("usage: robustpatch-bench [--model lite0] [--seconds 5] [--batches 1,16] [--eot [--scenes DIR] [--preset digital|photo|…]]")
                 print("       robustpatch-bench --renderer [--seconds 5] [--preset tabletop|digital|photo|identity]")
+                print("       robustpatch-bench --onnx FILE [--input-size 224] [--batches 1,16] [--seconds 5]   (an ONNX classifier on the engine)")
                 print("       robustpatch-bench --layers [--model lite0] [--batches 16] [--cold]   (each distinct layer alone, fastest of repeats;")
                 print("                                                     --cold: 128 MiB written by both threads before each run, caches cold)"); exit(0)
             default: throw ModelError.badInput("unknown option \(a); see --help")
@@ -83,6 +90,31 @@ func measure(seconds: Double, warmUp: Bool = true, _ body: () -> Void) -> (itera
         elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     } while elapsed < seconds
     return (n, elapsed)
+}
+
+/// An ONNX classifier mapped onto the engine: samples/s of the forward pass and of forward +
+/// backward to the input (dLogits: a one-hot row per sample), on a fixed pseudo-random image.
+func benchmarkONNX(_ opts: Options, path: String) throws {
+    let net = try ONNXNetwork(try ONNXModel.load(path: path), inputSize: opts.inputSize)
+    print("ONNX \((path as NSString).lastPathComponent), \(opts.inputSize)×\(opts.inputSize), \(net.classCount) classes, threads \(Parallel.threadCount)")
+    print("batch  mode                 samples/s")
+    var results: [BenchLine.Result] = []
+    for batch in opts.batches {
+        var state: UInt32 = 12345
+        let x = Tensor(shape: [batch, opts.inputSize, opts.inputSize, 3], values: (0..<(batch * opts.inputSize * opts.inputSize * 3)).map { _ in
+            state = state &* 1664525 &+ 1013904223; return Float(state >> 8) / Float(1 << 24)
+        })
+        var d = [Float](repeating: 0, count: batch * net.classCount)
+        for i in 0..<batch { d[i * net.classCount + (859 % net.classCount)] = 1 }
+        let dLogits = Tensor(shape: [batch, net.classCount], values: d)
+        for (mode, body) in [("forward", { _ = net.forward(x) }), ("forward+backward", { _ = net.backward(dLogits, tape: net.record(x)) })] as [(String, () -> Void)] {
+            let r = measure(seconds: opts.seconds, body)
+            let rate = Double(batch * r.iterations) / r.elapsed
+            print(String(format: "%5d  ", batch) + mode.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %10.1f", rate))
+            results.append(.init(batch: batch, mode: mode, samplesPerS: rate))
+        }
+    }
+    try BenchLine(mode: "onnx", model: (path as NSString).lastPathComponent, results: results).print()
 }
 
 /// EOT step throughput: PatchTrainer steps (sampling, rendering, model forward + backward,
@@ -261,6 +293,7 @@ do {
     if opts.layers { try benchmarkLayers(opts); exit(0) }
     if opts.renderer { try benchmarkRenderer(opts); exit(0) }
     if opts.eot { try benchmarkEOT(opts); exit(0) }
+    if let path = opts.onnx { try benchmarkONNX(opts, path: path); exit(0) }
     let model = try ModelZoo.load(opts.model)
     let s = model.inputSize
     let runner = ModelRunner(model: model)
