@@ -67,8 +67,8 @@ let package = Package(
 
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
-        .target(name: "Evaluation", dependencies: ["Statistics", "Runs", "Attack", "Networks", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Statistics", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
         .target(
@@ -80,7 +80,7 @@ let package = Package(
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "ONNX", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests

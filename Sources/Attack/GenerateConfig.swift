@@ -1,5 +1,6 @@
 // GenerateConfig: every setting of one patch-generation run, as a Codable value. It is written
 // into the run record and the checkpoint, so a run can be reproduced or resumed exactly.
+import Networks
 import Transforms
 
 /// The classification loss of a targeted run (untargeted runs use cross-entropy). Its raw values
@@ -18,6 +19,9 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
 public struct GenerateConfig: Codable, Sendable, Equatable {
     /// Model specs as given (lite0, lite1, lite2, mobilenet_v2 or paths); the loss averages over them.
     public var models: [String] = ["lite0"]
+    /// Preprocessing of ONNX models given as flags (`--input-size`, `--mean`, `--std`, `--labels`);
+    /// each field overrides the model's sidecar. nil for the bundled models.
+    public var modelFlags: ModelFlags? = nil
     /// Target class (targeted attack); nil for untargeted.
     public var target: Int? = 859
     /// The classification loss (all but cross-entropy need a target).

@@ -46,8 +46,8 @@ public struct ValidationPoint: Codable, Sendable, Equatable {
 
 /// One model of the (possibly ensemble) attack with its buffers.
 final class ModelSlot {
-    let model: InvertedResidualNetwork
-    let runner: ModelRunner
+    let model: any ImageModel
+    let runner: any ModelRunning
     let renderer: Renderer
     /// (size, size, 3) 8-bit scenes at the model's input size.
     let trainScenes: [[UInt8]]
@@ -57,9 +57,9 @@ final class ModelSlot {
     var batchImages: Tensor
     var caches: [RenderCache?]
 
-    init(model: InvertedResidualNetwork, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
+    init(model: any ImageModel, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
         self.model = model
-        runner = ModelRunner(model: model)
+        runner = model.makeRunner()
         let s = model.inputSize
         renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s)
         trainScenes = augment ? try train.augmentedSquares(size: s) : try train.squares(size: s)
@@ -89,7 +89,7 @@ public final class PatchTrainer {
     let trainCount: Int
 
     /// Builds a trainer; `resume` continues a saved state (its config must match).
-    public init(config: GenerateConfig, models: [InvertedResidualNetwork], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
+    public init(config: GenerateConfig, models: [any ImageModel], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
         try config.validate()
         self.config = config
         let (tw, th) = try config.shape.textureSize(side: config.textureSide)

@@ -114,10 +114,10 @@ public struct SceneSet: Sendable {
 
     /// The model's top-1 on each 8-bit scene square (size, size, 3) without a patch, `batch`
     /// scenes per forward pass: what a patch's success is measured against (untargeted flips).
-    public static func cleanTop1(_ scenes: [[UInt8]], runner: ModelRunner, size s: Int, batch: Int) -> [Int] {
+    public static func cleanTop1(_ scenes: [[UInt8]], runner: any ModelRunning, size s: Int, batch: Int) -> [Int] {
         let batch = max(1, min(batch, scenes.count))
-        let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, runner.model.classCount])
-        let k = runner.model.classCount
+        let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, runner.classCount])
+        let k = runner.classCount
         var top1: [Int] = []
         var start = 0
         while start < scenes.count {

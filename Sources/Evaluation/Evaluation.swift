@@ -6,6 +6,7 @@ import Statistics
 import Runs
 import Foundation
 import Networks
+import ONNX
 import Transforms
 
 public struct EvaluationSettings: Sendable {
@@ -78,10 +79,11 @@ public enum PatchEvaluator {
                 result.runValidation = v
                 let runInterval = Proportion(successes: Int((v.success * Double(v.samples)).rounded()), trials: v.samples).wilson()
                 result.runValidationInterval = [runInterval.low, runInterval.high]
-                let first = patch.models.first.map { $0.lowercased().replacingOccurrences(of: "efficientnet-", with: "") }
+                // The run's first model by zoo name (lite0) or by file name (a path spec).
+                let names = patch.models.first.map { [$0.lowercased().replacingOccurrences(of: "efficientnet-", with: ""), ($0 as NSString).lastPathComponent] } ?? []
                 if let ours = distribution, let runs = patch.distribution, ours != runs {
                     result.runDistributionDiffers = true
-                } else if let m = perModel.first(where: { $0.model == first }) {
+                } else if let m = perModel.first(where: { names.contains($0.model) }) {
                     result.agreesWithRun = intervalsOverlap(m.patch.success.wilson(), runInterval)
                 }
             }
@@ -105,11 +107,12 @@ public enum PatchEvaluator {
         return sums.keys.sorted().map { SceneSummary(scene: $0, success: sums[$0]!) }
     }
 
-    /// Loads models by spec (lite0, lite1, lite2, mobilenet_v2 or a file); a failure names the spec.
-    public static func loadModels(_ specs: [String]) throws -> [InvertedResidualNetwork] {
+    /// Loads models by spec (lite0, lite1, lite2, mobilenet_v2, a state dict or an .onnx file
+    /// with `flags`); a failure names the spec.
+    public static func loadModels(_ specs: [String], flags: ModelFlags = ModelFlags()) throws -> [any ImageModel] {
         guard !specs.isEmpty, !specs.contains(where: \.isEmpty) else { throw EvaluationError.badOption("--model: give a comma-separated list such as lite0,lite1") }
         return try specs.map { spec in
-            do { return try ModelZoo.load(spec) } catch { throw EvaluationError.modelFailed(spec: spec, reason: "\(error)") }
+            do { return try ModelLoader.load(spec, flags: flags) } catch { throw EvaluationError.modelFailed(spec: spec, reason: "\(error)") }
         }
     }
 

@@ -4,6 +4,7 @@
 import Attack
 import Foundation
 import Networks
+import ONNX
 import Runs
 import Transforms
 
@@ -11,6 +12,10 @@ public struct EvaluationJob {
     public var patches: [PatchArtifact]
     /// nil: the first patch's run models, else lite0.
     public var modelSpecs: [String]?
+    /// Preprocessing flags of ONNX models (override their sidecars).
+    public var modelFlags = ModelFlags()
+    /// The model the target's name refers to: the first given, else the first patch's first.
+    public var firstModelSpec: String { modelSpecs?.first ?? patches.first?.models.first ?? "lite0" }
     /// The distribution and its name for messages; nil: the first patch's run distribution, else `physical`.
     public var distribution: (name: String, value: TransformDistribution)?
     /// The folder of held-out scenes.
@@ -55,9 +60,9 @@ public struct EvaluationJob {
     public struct Plan { public var patchNames: [String], modelNames: [String], distributionName: String, sceneFolder: String, sceneCount: Int }
 
     public func run(planned: (Plan) -> Void = { _ in }, progress: @escaping (String) -> Void = { _ in }) throws -> Outcome {
-        let labels = try ClassLabels.imageNet()
         let specs = modelSpecs ?? (patches.first?.models.isEmpty == false ? patches[0].models : ["lite0"])
-        let models = try PatchEvaluator.loadModels(specs)
+        let labels = try ModelLoader.labels(specs[0], flags: modelFlags)
+        let models = try PatchEvaluator.loadModels(specs, flags: modelFlags)
         let dist = distribution ?? patches.first?.distribution.map { ("the run's", $0) } ?? ("physical", TransformDistribution.physical)
         let sceneSet = try SceneSet.load(directory: sceneFolder)
         var settings = self.settings

@@ -24,8 +24,8 @@ public struct SampleOutcome: Codable, Sendable, Equatable {
 /// One model with its scenes at its input size, their clean predictions, and reusable buffers.
 /// Not thread-safe (it owns a ModelRunner): use one per thread of work.
 public final class ModelBench {
-    public let model: InvertedResidualNetwork
-    public let runner: ModelRunner
+    public let model: any ImageModel
+    public let runner: any ModelRunning
     /// (scene, size·size·3) 8-bit, at the model's input size.
     public let scenes: [[UInt8]]
     /// Top-1 of each clean scene.
@@ -37,11 +37,11 @@ public final class ModelBench {
 
     public var inputSize: Int { model.inputSize }
 
-    public init(model: InvertedResidualNetwork, scenes: SceneSet, batch: Int = 32) throws {
+    public init(model: any ImageModel, scenes: SceneSet, batch: Int = 32) throws {
         guard batch >= 1, batch <= 256 else { throw EvaluationError.badOption("batch must be 1…256, got \(batch)") }
         self.model = model
         self.batch = batch
-        runner = ModelRunner(model: model)
+        runner = model.makeRunner()
         let s = model.inputSize
         self.scenes = try scenes.squares(size: s)
         let images = Tensor(zeros: [batch, s, s, 3]), logits = Tensor(zeros: [batch, model.classCount])

@@ -6,6 +6,7 @@ import Attack
 import Runs
 import Foundation
 import Networks
+import ONNX
 import Transforms
 
 /// One axis of a grid: a factor and the values it takes, parsed from "FACTOR:MIN..MAX:N".
@@ -174,6 +175,8 @@ public struct GridJob {
     public var rows: GridAxis, columns: GridAxis
     /// nil: the run's first model, else lite0.
     public var modelSpec: String?
+    /// Preprocessing flags of an ONNX model (override its sidecar).
+    public var modelFlags = ModelFlags()
     /// nil: the run's distribution, else `physical`.
     public var distribution: TransformDistribution?
     /// The contact sheet's scene photo; nil: the first scene of `sceneFolder`.
@@ -192,8 +195,9 @@ public struct GridJob {
     public struct Outcome { public var modelName: String; public var targetCells: Int; public var cells: Int; public var written: [String] }
 
     public func run() throws -> Outcome {
-        let labels = try ClassLabels.imageNet()
-        let network = try PatchEvaluator.loadModels([modelSpec ?? patch.models.first ?? "lite0"])[0]
+        let spec = modelSpec ?? patch.models.first ?? "lite0"
+        let labels = try ModelLoader.labels(spec, flags: modelFlags)
+        let network = try PatchEvaluator.loadModels([spec], flags: modelFlags)[0]
         let dist = distribution ?? patch.distribution ?? .physical
         let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)
         let sheetBench = try ModelBench(model: network, scenes: sheetScenes, batch: 16)

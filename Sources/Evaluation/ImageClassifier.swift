@@ -3,12 +3,12 @@ import Imaging
 import Networks
 
 public struct ImageClassifier {
-    public let model: InvertedResidualNetwork
-    let runner: ModelRunner
+    public let model: any ImageModel
+    let runner: any ModelRunning
 
-    public init(model: InvertedResidualNetwork) {
+    public init(model: any ImageModel) {
         self.model = model
-        runner = ModelRunner(model: model)
+        runner = model.makeRunner()
     }
 
     public struct Result: Sendable {

@@ -13,11 +13,14 @@ public struct ModelSidecar: Sendable, Equatable, Codable {
     /// "imagenet", or the path of a text file with one class name per line (relative paths are
     /// relative to the sidecar's folder).
     public var labels: String?
+    /// Optional: the centred square crop of a photo the model was trained on, as a fraction of
+    /// its shorter side (torchvision's resize-256-crop-224: 0.875); 1 when absent.
+    public var cropFraction: Double?
 
-    enum CodingKeys: String, CodingKey { case inputSize = "input_size", mean, std, labels }
+    enum CodingKeys: String, CodingKey { case inputSize = "input_size", mean, std, labels, cropFraction = "crop_fraction" }
 
-    public init(inputSize: Int? = nil, mean: [Double]? = nil, std: [Double]? = nil, labels: String? = nil) {
-        self.inputSize = inputSize; self.mean = mean; self.std = std; self.labels = labels
+    public init(inputSize: Int? = nil, mean: [Double]? = nil, std: [Double]? = nil, labels: String? = nil, cropFraction: Double? = nil) {
+        self.inputSize = inputSize; self.mean = mean; self.std = std; self.labels = labels; self.cropFraction = cropFraction
     }
 
     /// Largest sidecar read (it is a few lines).
@@ -42,12 +45,13 @@ public struct ModelSidecar: Sendable, Equatable, Codable {
 
     /// `self` with every field `flags` sets replacing it.
     public func overridden(by flags: ModelSidecar) -> ModelSidecar {
-        ModelSidecar(inputSize: flags.inputSize ?? inputSize, mean: flags.mean ?? mean, std: flags.std ?? std, labels: flags.labels ?? labels)
+        ModelSidecar(inputSize: flags.inputSize ?? inputSize, mean: flags.mean ?? mean, std: flags.std ?? std, labels: flags.labels ?? labels,
+                     cropFraction: flags.cropFraction ?? cropFraction)
     }
 
     /// The complete, checked preprocessing, or an error saying what is missing or wrong and where
     /// to give it (`model` names the model file).
-    public func resolved(model: String) throws(ONNXError) -> (inputSize: Int, mean: SIMD3<Float>, std: SIMD3<Float>, labels: String) {
+    public func resolved(model: String) throws(ONNXError) -> (inputSize: Int, mean: SIMD3<Float>, std: SIMD3<Float>, labels: String, cropFraction: Double) {
         var missing: [String] = []
         if inputSize == nil { missing.append("input_size (--input-size)") }
         if mean == nil { missing.append("mean (--mean)") }
@@ -61,6 +65,8 @@ public struct ModelSidecar: Sendable, Equatable, Codable {
               std.allSatisfy({ $0.isFinite && $0 > 1e-6 && $0 <= 1000 }) else {
             throw .graph(path: model, reason: "mean and std must be three finite numbers each (RGB, for pixels in [0, 1]) with every std > 0; got mean \(mean), std \(std)")
         }
-        return (size, SIMD3(Float(mean[0]), Float(mean[1]), Float(mean[2])), SIMD3(Float(std[0]), Float(std[1]), Float(std[2])), labels)
+        let crop = cropFraction ?? 1
+        guard crop.isFinite, crop >= 0.1, crop <= 1 else { throw .graph(path: model, reason: "crop_fraction \(crop) is outside 0.1–1 (the share of a photo's shorter side the model sees)") }
+        return (size, SIMD3(Float(mean[0]), Float(mean[1]), Float(mean[2])), SIMD3(Float(std[0]), Float(std[1]), Float(std[2])), labels, crop)
     }
 }

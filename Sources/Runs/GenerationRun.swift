@@ -17,6 +17,7 @@ import Attack
 import Foundation
 import Imaging
 import Networks
+import ONNX
 import Statistics
 import Tensors
 import Transforms
@@ -108,7 +109,7 @@ public final class GenerationRun {
             config.scenes = config.scenes ?? scenes ?? SceneLibrary.bundledFolder
             events(.resumed(checkpoint: files.checkpointPath, step: checkpoint.state.step, steps: config.steps))
         }
-        let models = try config.models.map { try ModelZoo.load($0) }
+        let models = try config.models.map { try ModelLoader.load($0, flags: config.modelFlags ?? ModelFlags()) }
         let (train, validation) = try SceneSet.trainValidation(directory: config.scenes ?? SceneLibrary.bundledFolder)
         let trainer = try PatchTrainer(config: config, models: models, train: train, validation: validation, resume: resumeState)
         try files.createDirectory()
@@ -173,7 +174,7 @@ extension RunRecord {
     /// The record of a finished run: its settings, the models' files and SHA-256, scenes and metrics.
     init(finishedRun trainer: PatchTrainer, config: GenerateConfig, final: ValidationPoint, lastIterate: ValidationPoint?, earlyStopped: Bool,
          train: SceneSet, validation: SceneSet, toolVersion: String) throws {
-        let labels = try ClassLabels.imageNet()
+        let labels = try ModelLoader.labels(config.models[0], flags: config.modelFlags ?? ModelFlags())
         let models = try config.models.map { spec -> Model in
             let ref = try ModelZoo.resolve(spec)
             return Model(spec: spec, name: ref.name, path: ref.path, sha256: try ModelZoo.sha256(of: ref))

@@ -9,6 +9,7 @@
 import Attack
 import Foundation
 import Imaging
+import Networks
 import Transforms
 
 public struct PatchArtifact: Sendable {
@@ -39,6 +40,8 @@ public struct PatchArtifact: Sendable {
     public var models: [String] { record?.models.map(\.spec) ?? [] }
     /// The run's transform distribution (nil for a PNG).
     public var distribution: TransformDistribution? { record?.config.distribution }
+    /// The ONNX preprocessing flags the run was generated with (empty when none were given).
+    public var modelFlags: ModelFlags { record?.config.modelFlags ?? ModelFlags() }
     /// Height / width.
     public var aspect: Double { Double(height) / Double(width) }
 

@@ -6,6 +6,7 @@ import Drawing
 import Foundation
 import Imaging
 import Networks
+import ONNX
 import Statistics
 
 public enum ProgressPlot {
@@ -96,7 +97,7 @@ public enum ProgressPlot {
 
     /// "toaster: held-out success vs time (lite0)"; untargeted runs name the metric instead.
     public static func title(config: GenerateConfig, modelNames: [String]) throws -> String {
-        let what = try config.target.map { "\(try ClassLabels.imageNet()[$0])" } ?? "untargeted flips"
+        let what = try config.target.map { "\(try ModelLoader.labels(config.models[0], flags: config.modelFlags ?? ModelFlags())[$0])" } ?? "untargeted flips"
         return "\(what): held-out success vs time (\(modelNames.joined(separator: " + ")))"
     }
 

@@ -4,10 +4,11 @@ import Evaluation
 import Foundation
 import Imaging
 import Networks
+import ONNX
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify photos with an ImageNet model and print the top classes.",
+        abstract: "Classify photos with a model (ImageNet's, or an ONNX file's own classes) and print the top classes.",
         discussion: """
         An image of the model's input size (224/240/260 px square for lite0/1/2) is used as is. \
         Any other image is resized so its shorter side equals the input size (triangle filter, \
@@ -22,12 +23,12 @@ struct Classify: ParsableCommand {
     @Option(parsing: .unconditional, help: "How many classes to show per image.")
     var top = 5
 
-    @Flag(help: "Print one JSON object per image and model (JSON Lines) with all 1000 logits.")
+    @Flag(help: "Print one JSON object per image and model (JSON Lines) with all its logits.")
     var json = false
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        guard (1...1000).contains(top) else { throw ValidationError("--top must be between 1 and 1000, got \(top)") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
         guard !modelSpecs.isEmpty else { throw ValidationError("--model: give at least one model (lite0, lite1, lite2, mobilenet_v2 or a weights file), got '\(models.model ?? "")'") }
     }
 
@@ -35,9 +36,10 @@ struct Classify: ParsableCommand {
     var modelSpecs: [String] { models.specs ?? ["lite0"] }
 
     func run() throws {
-        let labels = try ClassLabels.imageNet()
+        let flags = try models.flags()
         for spec in modelSpecs {
-            let network = try ModelZoo.load(spec)
+            let network = try ModelLoader.load(spec, flags: flags)
+            let labels = try network.classLabels()
             let classifier = ImageClassifier(model: network)
             for path in images {
                 let image = try Image.read(from: path)

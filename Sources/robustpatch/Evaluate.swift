@@ -3,6 +3,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Networks
+import ONNX
 import Runs
 
 struct Evaluate: ParsableCommand {
@@ -54,8 +55,11 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         var job = EvaluationJob(patches: try patches.map { try PatchArtifact.load($0, maskPath: outline.mask, shape: outline.shape) },
                                 sceneFolder: sceneOption.heldOutFolder(), toolVersion: ToolInfo.version)
-        if let t = target { job.setTarget(try ClassLabels.imageNet().index(of: t)) }
         job.modelSpecs = models.specs
+        // Flags given here, else those the (first) run was generated with.
+        let flags = try models.flags()
+        job.modelFlags = flags.isEmpty && models.specs == nil ? (job.patches.first?.modelFlags ?? flags) : flags
+        if let t = target { job.setTarget(try ModelLoader.labels(job.firstModelSpec, flags: job.modelFlags).index(of: t)) }
         job.distribution = try distributionOptions.resolved()
         job.samples = samples ?? job.samples
         job.samplesFile = samplesFile; job.saveSamples = saveSamples; job.seed = seed

@@ -5,6 +5,7 @@ import Calibration
 import Foundation
 import Imaging
 import Networks
+import ONNX
 import Runs
 import Transforms
 
@@ -75,7 +76,9 @@ struct Generate: ParsableCommand {
     func makeConfig() throws -> GenerateConfig {
         var c = GenerateConfig()
         if let specs = models.specs { c.models = specs }
-        c.target = untargeted ? nil : try target.map { try ClassLabels.imageNet().index(of: $0) }
+        let flags = try models.flags()
+        c.modelFlags = flags.isEmpty ? nil : flags
+        c.target = untargeted ? nil : try target.map { try ModelLoader.labels(c.models[0], flags: flags).index(of: $0) }
         c.loss = loss ?? c.loss
         if floor != nil && c.loss != .crossEntropyFloor { throw ValidationError("--floor is the ε of --loss ce-floor; give --loss ce-floor too") }
         if gamma != nil && c.loss != .focal { throw ValidationError("--gamma is the γ of --loss focal; give --loss focal too") }

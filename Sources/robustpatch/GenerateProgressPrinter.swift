@@ -3,6 +3,7 @@
 import Attack
 import Foundation
 import Networks
+import ONNX
 import Runs
 import Statistics
 
@@ -17,7 +18,7 @@ final class GenerateProgressPrinter {
             print("resuming \(checkpoint) at step \(step)/\(steps)")
         case let .started(s):
             let c = s.config
-            let goal = c.target.map { "target \($0) \((try? ClassLabels.imageNet())?[$0] ?? "")" } ?? "untargeted"
+            let goal = c.target.map { "target \($0) \((try? ModelLoader.labels(c.models[0], flags: c.modelFlags ?? ModelFlags()))?[$0] ?? "")" } ?? "untargeted"
             print("generate: \(goal), \(c.shape) patch \(s.textureWidth)×\(s.textureHeight), models \(s.modelNames.joined(separator: "+")), "
                   + "\(c.presetName ?? "custom") distribution, \(s.trainingScenes) training / \(s.validationScenes) held-out scenes, batch \(c.batch), seed \(c.seed)")
         case let .step(p):

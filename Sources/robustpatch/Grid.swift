@@ -3,6 +3,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Networks
+import ONNX
 import Runs
 
 struct Grid: ParsableCommand {
@@ -42,10 +43,13 @@ struct Grid: ParsableCommand {
 
     func run() throws {
         var p = try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape)
-        if let t = target { p.target = try ClassLabels.imageNet().index(of: t) }
+        let given = try models.flags()
+        let flags = given.isEmpty && models.specs == nil ? p.modelFlags : given
+        if let t = target { p.target = try ModelLoader.labels(models.specs?.first ?? p.models.first ?? "lite0", flags: flags).index(of: t) }
         var job = GridJob(patch: p, rows: try GridAxis.parse(rows, option: "--rows"), columns: try GridAxis.parse(cols, option: "--cols"),
                           sceneFolder: sceneOption.heldOutFolder(), out: out)
         job.modelSpec = models.specs?.first
+        job.modelFlags = flags
         job.distribution = try distributionOptions.resolved()?.value
         job.scene = scene
         job.heatMapSamples = heatmap ? heatmapSamples : nil

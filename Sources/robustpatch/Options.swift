@@ -3,16 +3,45 @@
 import ArgumentParser
 import Attack
 import Foundation
+import Networks
 import Transforms
 
 /// --model: one model or a comma-separated list.
 struct ModelOption: ParsableArguments {
-    @Option(help: "Model(s): lite0, lite1, lite2, mobilenet_v2 or a .pth/.safetensors file; comma-separated for several (generate: an ensemble, the losses averaged; evaluate: one row each, transfer). (default: the run's models, else lite0)")
+    @Option(help: "Model(s): lite0, lite1, lite2, mobilenet_v2, a .pth/.safetensors file or an .onnx file; comma-separated for several (generate: an ensemble, the losses averaged; evaluate: one row each, transfer). (default: the run's models, else lite0)")
     var model: String?
+
+    @Option(name: .customLong("input-size"), help: "ONNX models: the input side in pixels (overrides MODEL.onnx.json's input_size).")
+    var inputSize: Int?
+
+    @Option(help: "ONNX models: per-channel mean of [0, 1] RGB pixels, 'r,g,b' (e.g. 0.485,0.456,0.406; overrides the sidecar).")
+    var mean: String?
+
+    @Option(help: "ONNX models: per-channel standard deviation, 'r,g,b' (e.g. 0.229,0.224,0.225; overrides the sidecar).")
+    var std: String?
+
+    @Option(help: "ONNX models: imagenet, or a text file with one class name per line (overrides the sidecar).")
+    var labels: String?
+
+    @Option(name: .customLong("crop-fraction"), help: "ONNX models: the centred crop of a photo's shorter side the model was trained on (torchvision's 256→224: 0.875; default 1, or the sidecar's crop_fraction).")
+    var cropFraction: Double?
 
     /// The list as given (blanks dropped), or nil when --model was not given.
     var specs: [String]? {
         model.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    /// The ONNX preprocessing flags as given (empty when none was).
+    func flags() throws -> ModelFlags {
+        func triple(_ s: String?, _ name: String) throws -> [Double]? {
+            guard let s else { return nil }
+            let v = s.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 3, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+                throw ValidationError("--\(name) needs three numbers 'r,g,b' for [0, 1] pixels, e.g. \(name == "mean" ? "0.485,0.456,0.406" : "0.229,0.224,0.225"); got '\(s)'")
+            }
+            return v.map { $0! }
+        }
+        return ModelFlags(inputSize: inputSize, mean: try triple(mean, "mean"), std: try triple(std, "std"), labels: labels, cropFraction: cropFraction)
     }
 }
 

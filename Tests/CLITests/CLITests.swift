@@ -47,6 +47,58 @@ enum CLI {
 
 @Suite("robustpatch CLI", .serialized)
 struct CLITests {
+    @Test("classify runs an ONNX model with its preprocessing flags and its own class names")
+    func classifyONNX() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let labels = dir.appendingPathComponent("classes.txt")
+        try (0..<100).map { "class number \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let model = "Tests/ONNXTests/Fixtures/mobilenet_v3_small_w50.onnx"
+        let r = try CLI.run(["classify", "Samples/cat.png", "--model", model, "--input-size", "224", "--mean", "0.485,0.456,0.406",
+                             "--std", "0.229,0.224,0.225", "--labels", labels.path, "--top", "3", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let line = try #require(r.out.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let top = try #require(object["top"] as? [[String: Any]])
+        #expect(object["model"] as? String == "mobilenet_v3_small_w50.onnx")
+        #expect((object["logits"] as? [Double])?.count == 100)
+        #expect(top.count == 3 && top.allSatisfy { ($0["label"] as? String)?.hasPrefix("class number ") == true })
+        // A sidecar beside the model gives the same, flags overriding it.
+        let copy = dir.appendingPathComponent("net.onnx")
+        try FileManager.default.copyItem(atPath: CLI.root.appendingPathComponent(model).path, toPath: copy.path)
+        try Data(#"{"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "labels": "classes.txt"}"#.utf8)
+            .write(to: URL(fileURLWithPath: copy.path + ".json"))
+        let s = try CLI.run(["classify", "Samples/cat.png", "--model", copy.path, "--top", "3", "--json"])
+        #expect(s.status == 0, "\(s.err)")
+        let sideTop = (try JSONSerialization.jsonObject(with: Data((s.out.split(separator: "\n").first ?? "").utf8)) as? [String: Any])?["top"] as? [[String: Any]]
+        #expect(sideTop?.map { $0["index"] as? Int } == top.map { $0["index"] as? Int })
+    }
+
+    @Test("generate, evaluate and grid attack an ONNX model: its flags travel in the run, targets name its classes")
+    func generateAndEvaluateONNX() throws {
+        let dir = try CLI.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let labels = dir.appendingPathComponent("classes.txt")
+        try (0..<100).map { "class number \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let flags = ["--model", "Tests/ONNXTests/Fixtures/mobilenet_v3_small_w50.onnx", "--input-size", "224", "--mean", "0.485,0.456,0.406",
+                     "--std", "0.229,0.224,0.225", "--labels", labels.path]
+        let run = dir.appendingPathComponent("run").path
+        let g = try CLI.run(["generate", "--target", "class number 7", "--steps", "2", "--batch", "4", "--validation-samples", "8",
+                             "--scenes", "Samples/scenes", "--preset", "digital", "--out", run] + flags)
+        #expect(g.status == 0, "\(g.err)")
+        let record = try String(contentsOfFile: run + "/run.json", encoding: .utf8)
+        #expect(record.contains("class number 7") && record.contains("mobilenet_v3_small_w50.onnx") && record.contains("\"modelFlags\""))
+        let e = try CLI.run(["evaluate", "--patch", run, "--samples", "8", "--controls", "none", "--scenes", "Samples/scenes", "--out", dir.appendingPathComponent("eval").path] + flags)
+        #expect(e.status == 0, "\(e.err)")
+        #expect(e.out.contains("target 7 class number 7") && e.out.contains("mobilenet_v3_small_w50.onnx"), "\(e.out)")
+        // Without the flags: those the run was generated with.
+        let again = try CLI.run(["evaluate", "--patch", run, "--samples", "8", "--controls", "none", "--scenes", "Samples/scenes", "--out", dir.appendingPathComponent("eval2").path])
+        #expect(again.status == 0 && again.out.contains("class number 7"), "\(again.err)")
+        let grid = dir.appendingPathComponent("grid.png").path
+        let gr = try CLI.run(["grid", "--patch", run, "--rows", "size:0.3..0.4:2", "--cols", "roll:0..10:2", "--scenes", "Samples/scenes", "--out", grid] + flags)
+        #expect(gr.status == 0 && FileManager.default.fileExists(atPath: grid), "\(gr.err)")
+    }
+
     @Test("help lists all seven subcommands; each one's --help exits 0 and names its key options")
     func help() throws {
         let top = try CLI.run(["--help"])
