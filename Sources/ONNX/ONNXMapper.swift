@@ -25,6 +25,19 @@ struct Mapper {
         var weight: [Float], bias: [Float]
         let cout: Int, cin: Int, kh: Int, kw: Int, groups: Int
         let window: Window2D
+        /// A Relu (or ReLU6 clip) that followed it, fused into the kernel's epilogue.
+        var activation: Activation = .none
+
+        /// Which kernel runs it.
+        enum Kernel { case depthwise, conv, plain }
+        var kernel: Kernel {
+            guard window.dh == 1 && window.dw == 1 && window.sh == window.sw else { return .plain }
+            return groups == cin && cout == cin && kh == kw ? .depthwise : .conv
+        }
+        /// Whether that kernel can fuse `a` (Conv2D: ReLU and ReLU6; depthwise: ReLU6).
+        func fuses(_ a: Activation) -> Bool {
+            switch kernel { case .conv: return true; case .depthwise: return a == .relu6; case .plain: return false }
+        }
     }
 
     init(model: ONNXModel, inputSize: Int) {
@@ -145,7 +158,9 @@ struct Mapper {
             let x = try value(n, 0)
             let u: Unary
             switch n.op {
-            case "Relu": u = .clip(low: 0, high: .infinity)
+            case "Relu":
+                if fuse(n, out, .relu) { return }
+                u = .clip(low: 0, high: .infinity)
             case "Clip":
                 var low = -Float.infinity, high = Float.infinity
                 if n.inputs.count > 1, !n.inputs[1].isEmpty { guard let v = constant(n, 1)?.floats, v.count == 1 else { throw fail(n, "a min that is not a constant scalar") }; low = v[0] }
@@ -153,6 +168,7 @@ struct Mapper {
                 if let v = float(n, "min") { low = v }
                 if let v = float(n, "max") { high = v }
                 u = .clip(low: low, high: high)
+                if low == 0 && high == 6 && fuse(n, out, .relu6) { return }
             case "LeakyRelu": u = .leakyRelu(alpha: float(n, "alpha") ?? 0.01)
             case "Sigmoid": u = .sigmoid
             case "HardSigmoid": u = .hardSigmoid(alpha: float(n, "alpha") ?? 0.2, beta: float(n, "beta") ?? 0.5)
@@ -242,15 +258,30 @@ struct Mapper {
     static func convStep(_ c: ConvSource, input: Int, output: Int) -> ONNXNetwork.Step {
         let g = c.window
         let padding = Padding.explicit(top: g.top, bottom: g.bottom, left: g.left, right: g.right)
-        if g.dh == 1 && g.dw == 1 && g.sh == g.sw {
-            if c.groups == c.cin && c.cout == c.cin && c.kh == c.kw {
-                return .depthwise(DepthwiseConv2D(torchWeight: c.weight, bias: c.bias, channels: c.cout, kernelSize: c.kh, stride: g.sh, padding: padding),
-                                  input: input, output: output)
-            }
+        switch c.kernel {
+        case .depthwise:
+            return .depthwise(DepthwiseConv2D(torchWeight: c.weight, bias: c.bias, channels: c.cout, kernelSize: c.kh, stride: g.sh, padding: padding,
+                                              activation: c.activation), input: input, output: output)
+        case .conv:
             return .conv(Conv2D(torchWeight: c.weight, bias: c.bias, outputChannels: c.cout, inputChannels: c.cin, kernelHeight: c.kh, kernelWidth: c.kw,
-                                stride: g.sh, groups: c.groups, padding: padding), input: input, output: output)
+                                stride: g.sh, groups: c.groups, padding: padding, activation: c.activation), input: input, output: output)
+        case .plain:
+            return .plainConv(PlainConv(weight: c.weight, bias: c.bias, cin: c.cin, cout: c.cout, groups: c.groups, window: g), input: input, output: output)
         }
-        return .plainConv(PlainConv(weight: c.weight, bias: c.bias, cin: c.cin, cout: c.cout, groups: c.groups, window: g), input: input, output: output)
+    }
+
+    /// Fuses `activation` (the node's) into the convolution that computed its input, when
+    /// nothing else reads that and its kernel takes it; the node's output is then that slot.
+    mutating func fuse(_ n: ONNXNode, _ out: String, _ activation: Activation) -> Bool {
+        let name = n.inputs[0]
+        guard let x = slots[name], readers[name, default: 0] == 1, !model.outputs.contains(name),
+              let producer = steps.indices.last(where: { Self.output(of: steps[$0]) == x }), var source = convolutions[producer],
+              source.activation == .none, source.fuses(activation) else { return false }
+        source.activation = activation
+        convolutions[producer] = source
+        steps[producer] = Self.convStep(source, input: Self.input(of: steps[producer]), output: x)
+        slots[out] = x
+        return true
     }
 
     mutating func batchNorm(_ n: ONNXNode, _ out: String) throws(ONNXError) {
@@ -267,7 +298,7 @@ struct Mapper {
         }
         // Folded into the convolution that computed its input, when nothing else reads that.
         if let producer = steps.indices.last(where: { i in Self.output(of: steps[i]) == xs }), var source = convolutions[producer],
-           readers[n.inputs[0], default: 0] == 1, !model.outputs.contains(n.inputs[0]) {
+           source.activation == .none, readers[n.inputs[0], default: 0] == 1, !model.outputs.contains(n.inputs[0]) {
             let per = source.weight.count / source.cout
             for co in 0..<source.cout {
                 for t in 0..<per { source.weight[co * per + t] *= a[co] }

@@ -21,6 +21,10 @@ let convCases: [ConvCase] = [
     ConvCase(h: 5, w: 6, cin: 2, cout: 8, k: 3, stride: 1, groups: 1, padding: .valid, activation: .none),    // direct path, VALID
     ConvCase(h: 9, w: 11, cin: 3, cout: 32, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu6),  // direct, two pixels at a time (the stem)
     ConvCase(h: 4, w: 7, cin: 2, cout: 64, k: 3, stride: 1, groups: 1, padding: .explicit(top: 1, bottom: 0, left: 2, right: 0), activation: .none),
+    // ReLU (ONNX graphs fuse a Relu into the convolution): pointwise, im2col, and a shape the direct path would take.
+    ConvCase(h: 5, w: 4, cin: 6, cout: 13, k: 1, stride: 1, groups: 1, padding: .same, activation: .relu),
+    ConvCase(h: 7, w: 6, cin: 8, cout: 12, k: 3, stride: 1, groups: 2, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1), activation: .relu),
+    ConvCase(h: 9, w: 8, cin: 3, cout: 16, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu),
 ]
 
 @Test("Conv2D output shape follows TF SAME / VALID rules")

@@ -116,7 +116,7 @@ public struct Conv2D: Sendable {
     }
 
     /// Few input channels (the RGB stem): direct loops beat im2col + a K=27 GEMM.
-    var usesDirectPath: Bool { inputChannels <= 4 && groups == 1 && outputChannels % 8 == 0 && outputChannels <= 64 }
+    var usesDirectPath: Bool { inputChannels <= 4 && groups == 1 && outputChannels % 8 == 0 && outputChannels <= 64 && activation != .relu }
 
     /// col (N·OH·OW, KH·KW·cg) for channels [channelOffset, +cg) of x; zeros where padded.
     func im2col(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, channelOffset: Int, channelCount cg: Int,
@@ -177,7 +177,7 @@ public struct Conv2D: Sendable {
                     let end = run.lowerBound + range.upperBound
                     while r0 < end {
                         let r1 = min(r0 + tile, end)
-                        if act == .relu6 { ReLU6.backward(dy: dy + r0 * cout, y: y + r0 * cout, dx: dy + r0 * cout, count: (r1 - r0) * cout) }
+                        maskActivationRows(dy + r0 * cout, y: y + r0 * cout, count: (r1 - r0) * cout, activation: act)
                         if let packed = packedBackward {
                             Gemm.multiply(m: r1 - r0, a: dy + r0 * cout, lda: cout, packed: packed, accumulate: accumulate,
                                           c: dx + r0 * cin, ldc: cin)
@@ -484,6 +484,7 @@ public struct Conv2D: Sendable {
                 }
             } }
             if activation == .relu6 { acc = min(max(acc, 0), 6) }
+            if activation == .relu { acc = max(acc, 0) }
             y[((b * g.outputHeight + oy) * g.outputWidth + ox) * cout + co] = acc
         } } } }
         return y

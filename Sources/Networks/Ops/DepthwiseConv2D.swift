@@ -16,6 +16,7 @@ public struct DepthwiseConv2D: Sendable {
     public init(torchWeight: [Float], bias: [Float]?, channels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Padding = .same, activation: Activation = .none) {
         precondition(torchWeight.count == channels * kernelSize * kernelSize, "weight count mismatch")
+        precondition(activation != .relu, "DepthwiseConv2D fuses ReLU6 only")
         var w = [Float](repeating: 0, count: torchWeight.count)
         for c in 0..<channels { for t in 0..<(kernelSize * kernelSize) { w[t * channels + c] = torchWeight[c * kernelSize * kernelSize + t] } }
         weight = w

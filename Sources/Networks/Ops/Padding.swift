@@ -41,4 +41,8 @@ public enum Activation: Sendable, Equatable {
     /// min(max(x, 0), 6). Backward passes the gradient where 0 < y < 6 (PyTorch's hardtanh rule),
     /// which, read from the output y, is the same set as 0 < x < 6.
     case relu6
+    /// max(x, 0) (ONNX graphs: a Relu fused into the convolution before it). Backward passes the
+    /// gradient where y > 0 (PyTorch's rule). Conv2D only: its direct path and DepthwiseConv2D
+    /// do not take it.
+    case relu
 }

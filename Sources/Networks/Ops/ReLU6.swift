@@ -57,6 +57,14 @@ func biasActivationRows(_ y: UnsafeMutablePointer<Float>, rows: Range<Int>, chan
                 j &+= 8
             }
             while j < c { row[j] = min(max(row[j] + bias[j], 0), 6); j &+= 1 }
+        } else if activation == .relu {
+            let z = SIMD8<Float>.zero
+            while j &+ 8 <= c {
+                let v = load8(row + j) + load8(bias + j)
+                store8(v.replacing(with: z, where: v .< z), row + j)
+                j &+= 8
+            }
+            while j < c { row[j] = max(row[j] + bias[j], 0); j &+= 1 }
         } else {
             while j &+ 8 <= c {
                 store8(load8(row + j) + load8(bias + j), row + j)
@@ -82,10 +90,28 @@ func tileRows(columns: Int, depth: Int) -> Int { max(64, (32 * 1024 / max(column
 /// In-place activation backward over `count` elements: dy ← dy · act'(y).
 @inlinable
 func maskActivationGradient(_ dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, count: Int, activation: Activation) {
-    guard activation == .relu6 else { return }
+    guard activation != .none else { return }
     Parallel.forEachChunk(count / 4096 + 1, work: count) { range in
         let lo = range.lowerBound * 4096, hi = min(range.upperBound * 4096, count)
-        if lo < hi { ReLU6.backward(dy: dy + lo, y: y + lo, dx: dy + lo, count: hi - lo) }
+        if lo < hi { maskActivationRows(dy + lo, y: y + lo, count: hi - lo, activation: activation) }
+    }
+}
+
+/// `maskActivationGradient` on the calling thread.
+@inlinable
+func maskActivationRows(_ dy: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, count: Int, activation: Activation) {
+    switch activation {
+    case .none: return
+    case .relu6: ReLU6.backward(dy: dy, y: y, dx: dy, count: count)
+    case .relu:
+        let z = SIMD8<Float>.zero
+        var i = 0
+        while i &+ 8 <= count {
+            let v = load8(dy + i)
+            store8(v.replacing(with: z, where: .!(load8(y + i) .> z)), dy + i)
+            i &+= 8
+        }
+        while i < count { if !(y[i] > 0) { dy[i] = 0 }; i &+= 1 }
     }
 }
 
