@@ -67,6 +67,8 @@ public struct ONNXClassifier: ImageModel {
 public final class ONNXRunner: ModelRunning {
     let model: ONNXClassifier
     private var tape: ONNXNetwork.Tape?
+    /// One per part of a batch: the convolutions' scratch, kept from step to step.
+    private let workspaces = (0..<Parallel.threadCount).map { _ in Workspace() }
 
     init(_ model: ONNXClassifier) { self.model = model }
     public var classCount: Int { model.classCount }
@@ -76,7 +78,7 @@ public final class ONNXRunner: ModelRunning {
         precondition(images.shape == [n, s, s, 3], "ONNXRunner: images must be (N, \(s), \(s), 3), got \(images.shape)")
         let x = Tensor(uninitialized: images.shape)
         model.normalization.forward(images.unsafePointer, into: x.unsafePointer, count: images.count)
-        let t = model.network.record(x)
+        let t = model.network.record(x, workspaces: workspaces)
         tape = t
         return t.logits
     }
@@ -89,7 +91,7 @@ public final class ONNXRunner: ModelRunning {
 
     public func backward(_ dLogits: Tensor) -> Tensor {
         guard let tape else { preconditionFailure("ONNXRunner.backward needs a forward first") }
-        let d = model.network.backward(dLogits, tape: tape)
+        let d = model.network.backward(dLogits, tape: tape, workspaces: workspaces)
         let dx = Tensor(uninitialized: d.shape)
         model.normalization.backward(dy: d.unsafePointer, into: dx.unsafePointer, count: d.count)
         return dx

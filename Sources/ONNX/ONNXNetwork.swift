@@ -63,17 +63,18 @@ public struct ONNXNetwork: Sendable {
 
     /// The forward pass, keeping every value for `backward`. Each core takes a contiguous part
     /// of the batch through the whole graph (per image the same values as unsplit).
-    public func record(_ images: Tensor) -> Tape {
+    public func record(_ images: Tensor, workspaces: [Workspace]? = nil) -> Tape {
         precondition(images.shape.count == 4 && images.shape[1] == inputSize && images.shape[2] == inputSize && images.shape[3] == 3,
                      "ONNXNetwork.forward: images must be (N, \(inputSize), \(inputSize), 3), got \(images.shape)")
         let n = images.shape[0], pixels = inputSize * inputSize * 3
         let logits = Tensor(uninitialized: [n, classCount])
         var parts = [(range: Range<Int>, values: [Tensor?])](repeating: (0..<0, []), count: Parallel.partCount(n))
+        let spaces = UncheckedSendable(Self.spaces(workspaces, parts.count))
         parts.withUnsafeMutableBufferPointer { pb in
             let slots = UncheckedSendable(pb)
             Parallel.forEachPart(n) { i, r in
                 let x = Tensor(shape: [r.count, inputSize, inputSize, 3], values: Array(UnsafeBufferPointer(start: images.unsafePointer + r.lowerBound * pixels, count: r.count * pixels)))
-                let values = recordPart(x)
+                let values = recordPart(x, workspace: spaces.value[i])
                 (logits.unsafePointer + r.lowerBound * classCount).update(from: values[outputSlot]!.unsafePointer, count: r.count * classCount)
                 slots.value[i] = (r, values)
             }
@@ -83,31 +84,45 @@ public struct ONNXNetwork: Sendable {
 
     /// d loss / d images (N, inputSize, inputSize, 3) from d loss / d logits (N, classes) and the
     /// tape of the forward pass that gave those logits.
-    public func backward(_ dLogits: Tensor, tape: Tape) -> Tensor {
+    public func backward(_ dLogits: Tensor, tape: Tape, workspaces: [Workspace]? = nil) -> Tensor {
         let n = dLogits.shape[0], pixels = inputSize * inputSize * 3
         precondition(dLogits.shape == [n, classCount] && tape.logits.shape[0] == n, "ONNXNetwork.backward: dLogits must be (N, \(classCount)) for the tape's N")
         let dx = Tensor(uninitialized: [n, inputSize, inputSize, 3])
         let parts = tape.parts
+        let spaces = UncheckedSendable(Self.spaces(workspaces, parts.count))
         Parallel.forEachPart(parts.count) { _, indices in
             for i in indices {
                 let (r, values) = parts[i]
                 let d = Tensor(shape: [r.count, classCount], values: Array(UnsafeBufferPointer(start: dLogits.unsafePointer + r.lowerBound * classCount, count: r.count * classCount)))
-                let g = backwardPart(d, values: values)
+                let g = backwardPart(d, values: values, workspace: spaces.value[i])
                 (dx.unsafePointer + r.lowerBound * pixels).update(from: g.unsafePointer, count: r.count * pixels)
             }
         }
         return dx
     }
 
-    func recordPart(_ images: Tensor) -> [Tensor?] {
+    /// The caller's workspaces (one per part: the convolutions' scratch, kept from call to call),
+    /// else fresh ones.
+    static func spaces(_ given: [Workspace]?, _ count: Int) -> [Workspace] {
+        if let given, given.count >= count { return given }
+        return (0..<count).map { _ in Workspace() }
+    }
+
+    func recordPart(_ images: Tensor, workspace ws: Workspace) -> [Tensor?] {
         let n = images.shape[0]
         var v = [Tensor?](repeating: nil, count: shapes.count)
         v[inputSlot] = images
-        func new(_ slot: Int) -> Tensor { let s = shapes[slot]; return Tensor(uninitialized: [n, s.h, s.w, s.c]) }
+        func new(_ slot: Int) -> Tensor { let s = shapes[slot]; return ws.tensor("v\(slot)", shape: [n, s.h, s.w, s.c]) }
         for step in steps {
             switch step {
-            case let .conv(c, i, o): v[o] = c.forward(v[i]!)
-            case let .depthwise(d, i, o): v[o] = d.forward(v[i]!)
+            case let .conv(c, i, o):
+                let x = v[i]!, y = new(o)
+                c.forward(x.unsafePointer, n: n, height: x.shape[1], width: x.shape[2], into: y.unsafePointer, workspace: ws)
+                v[o] = y
+            case let .depthwise(d, i, o):
+                let x = v[i]!, y = new(o)
+                d.forward(x.unsafePointer, n: n, height: x.shape[1], width: x.shape[2], into: y.unsafePointer)
+                v[o] = y
             case let .plainConv(c, i, o):
                 let y = new(o); c.forward(v[i]!.unsafePointer, n: n, into: y.unsafePointer); v[o] = y
             case let .unary(u, i, o):
@@ -165,7 +180,7 @@ public struct ONNXNetwork: Sendable {
         return v
     }
 
-    func backwardPart(_ dLogits: Tensor, values v: [Tensor?]) -> Tensor {
+    func backwardPart(_ dLogits: Tensor, values v: [Tensor?], workspace ws: Workspace) -> Tensor {
         let n = dLogits.shape[0]
         var g = [Tensor?](repeating: nil, count: shapes.count)
         g[outputSlot] = dLogits.reshaped([n, 1, 1, classCount])
@@ -187,7 +202,13 @@ public struct ONNXNetwork: Sendable {
             }
             guard let dy = g[out] else { continue }      // nothing downstream reads this value
             switch step {
-            case let .conv(c, i, o): add(i, c.backward(dy: dy, y: v[o]!, inputShape: shape(i)))
+            case let .conv(c, i, o):
+                // Conv2D's backward overwrites dy: a copy (gradients may share storage).
+                let scratch = ws.buffer("dy", count: dy.count)
+                scratch.update(from: dy.unsafePointer, count: dy.count)
+                let dx = Tensor(uninitialized: shape(i)), s = shapes[i]
+                c.backward(dy: scratch, y: v[o]!.unsafePointer, n: n, height: s.h, width: s.w, into: dx.unsafePointer, workspace: ws)
+                add(i, dx)
             case let .depthwise(d, i, o): add(i, d.backward(dy: dy, y: v[o]!, inputShape: shape(i)))
             case let .plainConv(c, i, _):
                 let dx = Tensor(uninitialized: shape(i)); c.backward(dy.unsafePointer, n: n, into: dx.unsafePointer); add(i, dx)

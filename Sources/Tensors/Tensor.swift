@@ -42,6 +42,13 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// A view of `storage` (at least as many floats as `shape` needs).
+    init(shape: [Int], storage: TensorStorage) {
+        precondition(storage.count >= shape.reduce(1, *), "storage of \(storage.count) floats for \(shape)")
+        self.shape = shape
+        self.storage = storage
+    }
+
     /// An uninitialised tensor, for kernels that write every element.
     public init(uninitialized shape: [Int]) {
         self.shape = shape

@@ -15,6 +15,15 @@ public final class Workspace {
         return b.pointer
     }
 
+    /// A tensor of `shape` whose storage is the buffer `name` (grown when too small): what a
+    /// runner keeps from call to call instead of allocating (and page-faulting) fresh memory.
+    /// The next call for `name` reuses the same memory; the tensor copies on write.
+    public func tensor(_ name: String, shape: [Int]) -> Tensor {
+        let count = shape.reduce(1, *)
+        if buffers[name].map({ $0.count < count }) ?? true { buffers[name] = TensorStorage(count: count) }
+        return Tensor(shape: shape, storage: buffers[name]!)
+    }
+
     /// Total floats held, for diagnostics.
     public var floatCount: Int { buffers.values.reduce(0) { $0 + $1.count } }
 

@@ -107,7 +107,9 @@ func benchmarkONNX(_ opts: Options, path: String) throws {
         var d = [Float](repeating: 0, count: batch * net.classCount)
         for i in 0..<batch { d[i * net.classCount + (859 % net.classCount)] = 1 }
         let dLogits = Tensor(shape: [batch, net.classCount], values: d)
-        for (mode, body) in [("forward", { _ = net.forward(x) }), ("forward+backward", { _ = net.backward(dLogits, tape: net.record(x)) })] as [(String, () -> Void)] {
+        let spaces = (0..<Parallel.threadCount).map { _ in Workspace() }   // as ONNXRunner keeps them
+        for (mode, body) in [("forward", { _ = net.record(x, workspaces: spaces) }),
+                             ("forward+backward", { _ = net.backward(dLogits, tape: net.record(x, workspaces: spaces), workspaces: spaces) })] as [(String, () -> Void)] {
             let r = measure(seconds: opts.seconds, body)
             let rate = Double(batch * r.iterations) / r.elapsed
             print(String(format: "%5d  ", batch) + mode.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " %10.1f", rate))

@@ -5,6 +5,7 @@
 import Foundation
 import ONNX
 import Networks
+import Tensors
 import SwiftProtobuf
 import Testing
 import Imaging
@@ -305,6 +306,28 @@ func refusal(_ path: String) -> ONNXError? {
         #expect(normDiff <= 1e-3)
     }
 
+}
+
+extension ONNXForwardTests {
+    /// Workspaces kept from call to call (as ONNXRunner keeps them) change nothing: the same
+    /// logits and gradients, bit for bit, as fresh memory, after other inputs ran in between.
+    @Test(arguments: ["resnet18_w8", "mobilenet_v3_small_w50", "opzoo"])
+    func reusedWorkspacesGiveTheSameResults(_ name: String) throws {
+        let (net, _) = try Self.load(name)
+        let x = try Self.inputs()
+        let other = Tensor(shape: x.shape, values: x.array.map { 1 - $0 })
+        let d = Tensor(shape: [2, 100], values: Self.coefficients + Self.coefficients)
+        let reference = net.backward(d, tape: net.record(x)).array
+        let spaces = (0..<3).map { _ in Workspace() }
+        for input in [x, other, x] {
+            let tape = net.record(input, workspaces: spaces)
+            let g = net.backward(d, tape: tape, workspaces: spaces).array
+            if input.array == x.array {
+                let same = g == reference && tape.logits.array == net.forward(x).array
+                #expect(same, "\(name): reused workspaces changed the result")
+            }
+        }
+    }
 }
 
 extension ONNXForwardTests {
