@@ -43,15 +43,23 @@ extension ModelRunner: ModelRunning {
     public var classCount: Int { model.classCount }
 }
 
-/// What an ONNX model's preprocessing flags say (`--input-size`, `--mean`, `--std`, `--labels`,
-/// `--crop-fraction`):
-/// each field overrides the model's sidecar file. Empty for the bundled models.
+/// An ONNX model's preprocessing: what its sidecar `MODEL.onnx.json` says and what the flags
+/// `--input-size`, `--mean`, `--std`, `--labels`, `--crop-fraction` override (the ONNX module
+/// reads, merges and checks them: `ModelSidecar`). Empty for the bundled models.
 public struct ModelFlags: Sendable, Equatable, Codable {
+    /// Side of the square input in pixels.
     public var inputSize: Int?
+    /// Per-channel mean and standard deviation of [0, 1] RGB pixels: the model sees (x − mean) / std.
     public var mean: [Double]?
     public var std: [Double]?
+    /// "imagenet", or the path of a text file with one class name per line.
     public var labels: String?
+    /// The centred square crop of a photo the model was trained on, as a fraction of its shorter
+    /// side (torchvision's resize-256-crop-224: 0.875); 1 when absent.
     public var cropFraction: Double?
+
+    enum CodingKeys: String, CodingKey { case inputSize = "input_size", mean, std, labels, cropFraction = "crop_fraction" }
+
     public init(inputSize: Int? = nil, mean: [Double]? = nil, std: [Double]? = nil, labels: String? = nil, cropFraction: Double? = nil) {
         self.inputSize = inputSize; self.mean = mean; self.std = std; self.labels = labels; self.cropFraction = cropFraction
     }

@@ -3,26 +3,12 @@
 // ({"input_size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
 // "labels": "imagenet"}), each field overridable by a command-line flag.
 import Foundation
+import Networks
 
-public struct ModelSidecar: Sendable, Equatable, Codable {
-    /// Side of the square input in pixels.
-    public var inputSize: Int?
-    /// Per-channel mean and standard deviation of [0, 1] RGB pixels: the model sees (x − mean) / std.
-    public var mean: [Double]?
-    public var std: [Double]?
-    /// "imagenet", or the path of a text file with one class name per line (relative paths are
-    /// relative to the sidecar's folder).
-    public var labels: String?
-    /// Optional: the centred square crop of a photo the model was trained on, as a fraction of
-    /// its shorter side (torchvision's resize-256-crop-224: 0.875); 1 when absent.
-    public var cropFraction: Double?
+/// The sidecar's fields are ModelFlags' (the flags override them field by field).
+public typealias ModelSidecar = ModelFlags
 
-    enum CodingKeys: String, CodingKey { case inputSize = "input_size", mean, std, labels, cropFraction = "crop_fraction" }
-
-    public init(inputSize: Int? = nil, mean: [Double]? = nil, std: [Double]? = nil, labels: String? = nil, cropFraction: Double? = nil) {
-        self.inputSize = inputSize; self.mean = mean; self.std = std; self.labels = labels; self.cropFraction = cropFraction
-    }
-
+extension ModelFlags {
     /// Largest sidecar read (it is a few lines).
     static let maxBytes = 64 * 1024
 

@@ -20,8 +20,7 @@ public struct ONNXClassifier: ImageModel {
     /// Loads `path` with its sidecar overridden by `flags`; every refusal names the file.
     public init(path: String, flags: ModelFlags = ModelFlags()) throws(ONNXError) {
         let model = try ONNXModel.load(path: path)
-        let given = ModelSidecar(inputSize: flags.inputSize, mean: flags.mean, std: flags.std, labels: flags.labels, cropFraction: flags.cropFraction)
-        let p = try (ModelSidecar.read(forModel: path) ?? ModelSidecar()).overridden(by: given).resolved(model: path)
+        let p = try (ModelSidecar.read(forModel: path) ?? ModelSidecar()).overridden(by: flags).resolved(model: path)
         network = try ONNXNetwork(model, inputSize: p.inputSize)
         normalization = AffineNormalization(mean: p.mean, std: p.std)
         labels = p.labels
@@ -136,8 +135,7 @@ public enum ModelLoader {
     /// read without loading the model's weights.
     public static func labels(_ spec: String, flags: ModelFlags = ModelFlags()) throws -> ClassLabels {
         guard isONNX(spec) else { return try ClassLabels.imageNet() }
-        let given = ModelSidecar(inputSize: flags.inputSize, mean: flags.mean, std: flags.std, labels: flags.labels)
-        let sidecar = (try ModelSidecar.read(forModel: spec) ?? ModelSidecar()).overridden(by: given)
+        let sidecar = (try ModelSidecar.read(forModel: spec) ?? ModelSidecar()).overridden(by: flags)
         guard let labels = sidecar.labels else {
             throw ONNXError.graph(path: spec, reason: "its class names are not known: give --labels imagenet or a file with one name per line (or \"labels\" in \((spec as NSString).lastPathComponent).json)")
         }

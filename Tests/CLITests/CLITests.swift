@@ -38,6 +38,13 @@ enum CLI {
                       crashed: p.terminationReason == .uncaughtSignal)
     }
 
+    /// classes.txt in `dir`: "class number 0" … "class number 99", the ONNX fixtures' 100 classes.
+    static func classNames(in dir: URL) throws -> URL {
+        let labels = dir.appendingPathComponent("classes.txt")
+        try (0..<100).map { "class number \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        return labels
+    }
+
     static func tempDir() throws -> URL {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("rp-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
@@ -51,8 +58,7 @@ struct CLITests {
     func classifyONNX() throws {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let labels = dir.appendingPathComponent("classes.txt")
-        try (0..<100).map { "class number \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let labels = try CLI.classNames(in: dir)
         let model = "Tests/ONNXTests/Fixtures/mobilenet_v3_small_w50.onnx"
         let r = try CLI.run(["classify", "Samples/cat.png", "--model", model, "--input-size", "224", "--mean", "0.485,0.456,0.406",
                              "--std", "0.229,0.224,0.225", "--labels", labels.path, "--top", "3", "--json"])
@@ -78,8 +84,7 @@ struct CLITests {
     func generateAndEvaluateONNX() throws {
         let dir = try CLI.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let labels = dir.appendingPathComponent("classes.txt")
-        try (0..<100).map { "class number \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let labels = try CLI.classNames(in: dir)
         let flags = ["--model", "Tests/ONNXTests/Fixtures/mobilenet_v3_small_w50.onnx", "--input-size", "224", "--mean", "0.485,0.456,0.406",
                      "--std", "0.229,0.224,0.225", "--labels", labels.path]
         let run = dir.appendingPathComponent("run").path
