@@ -65,7 +65,9 @@ public enum ModelZoo {
             }
         }
         if ref.path.lowercased().hasSuffix(".onnx") {
-            throw ModelError.badInput("\(ref.path): ONNX models cannot be attacked yet (reading them is there, running them is not). Give \(variants.map(\.name).joined(separator: ", ")) or a PyTorch state dict (.pth/.safetensors) of an EfficientNet-Lite or a torchvision MobileNetV2.")
+            // The commands load models through the ONNX module's ModelLoader, which takes .onnx files
+            // itself; only a direct call of the zoo (robustpatch-bench --model) gets here.
+            throw ModelError.badInput("\(ref.path): an ONNX model; the zoo builds \(variants.map(\.name).joined(separator: ", ")) and PyTorch state dicts (.pth/.safetensors). Load ONNX files with ModelLoader (robustpatch's --model does), or robustpatch-bench --onnx FILE.")
         }
         let checkpoint = try Checkpoint.load(path: ref.path)
         var weights: [String: WeightTensor] = [:]
