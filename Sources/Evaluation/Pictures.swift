@@ -207,8 +207,16 @@ public enum Pictures {
     /// Patches (rows) × models (columns): each cell coloured by success with the percentage and
     /// its 95 % Wilson interval written in it, both axes named, a colour bar.
     public static func transferMatrix(patches: [String], models: [String], cells: [[Proportion]], title: String) -> Image {
-        let cellWidth = 150, cellHeight = 72, lh = Image.lineHeight(scale: text)
-        let rowNames = patches.map { Image.drawable(String($0.suffix(40))) }, colNames = models.map { Image.drawable(String($0.suffix(16))) }
+        let cellHeight = 72, lh = Image.lineHeight(scale: text)
+        // Cells as wide as the longest model name (an ONNX file's name is long), within 150–320 px;
+        // a name wider than that keeps its end, after "..".
+        let cellWidth = min(320, max(150, (models.map { Image.textWidth(Image.drawable($0), scale: text) }.max() ?? 0) + 12))
+        func fitted(_ name: String) -> String {
+            var n = Image.drawable(name)
+            while n.count > 3 && Image.textWidth(n, scale: text) > cellWidth - 8 { n = ".." + n.dropFirst(3) }
+            return n
+        }
+        let rowNames = patches.map { Image.drawable(String($0.suffix(40))) }, colNames = models.map(fitted)
         let left = pad + max(Image.textWidth("patch", scale: text), rowNames.map { Image.textWidth($0, scale: text) }.max() ?? 0) + pad
         let titleText = Image.drawable(title)
         let gridWidth = models.count * cellWidth
