@@ -83,7 +83,8 @@ public final class ONNXRunner: ModelRunning {
     }
 
     public func forward(_ x: UnsafePointer<Float>, n: Int, height: Int, width: Int, logits: UnsafeMutablePointer<Float>) {
-        let images = Tensor(shape: [n, height, width, 3], values: Array(UnsafeBufferPointer(start: x, count: n * height * width * 3)))
+        let images = Tensor(uninitialized: [n, height, width, 3])
+        images.unsafePointer.update(from: x, count: images.count)
         let y = forward(images)
         logits.update(from: y.unsafePointer, count: y.count)
     }

@@ -25,6 +25,8 @@ struct Mapper {
         var weight: [Float], bias: [Float]
         let cout: Int, cin: Int, kh: Int, kw: Int, groups: Int
         let window: Window2D
+        /// The slot it reads.
+        let input: Int
         /// A Relu (or ReLU6 clip) that followed it, fused into the kernel's epilogue.
         var activation: Activation = .none
 
@@ -248,14 +250,15 @@ struct Mapper {
             throw fail(n, "a weight (\(cout), \(cig), \(kh), \(kw)) in \(group) groups that does not fit its input's \(x.c) channels")
         }
         let g = try window(n, input: x, kernel: (kh, kw))
-        let source = ConvSource(weight: wv, bias: bias ?? [Float](repeating: 0, count: cout), cout: cout, cin: x.c, kh: kh, kw: kw, groups: group, window: g)
+        let source = ConvSource(weight: wv, bias: bias ?? [Float](repeating: 0, count: cout), cout: cout, cin: x.c, kh: kh, kw: kw, groups: group, window: g, input: xs)
         let o = newSlot(out, MapShape(h: g.outH, w: g.outW, c: cout), rank: 4)
         convolutions[steps.count] = source
-        steps.append(Self.convStep(source, input: xs, output: o))
+        steps.append(Self.convStep(source, output: o))
     }
 
     /// The engine's fastest kernel for a convolution: depthwise, Conv2D, or plain loops.
-    static func convStep(_ c: ConvSource, input: Int, output: Int) -> ONNXNetwork.Step {
+    static func convStep(_ c: ConvSource, output: Int) -> ONNXNetwork.Step {
+        let input = c.input
         let g = c.window
         let padding = Padding.explicit(top: g.top, bottom: g.bottom, left: g.left, right: g.right)
         switch c.kernel {
@@ -270,18 +273,27 @@ struct Mapper {
         }
     }
 
-    /// Fuses `activation` (the node's) into the convolution that computed its input, when
-    /// nothing else reads that and its kernel takes it; the node's output is then that slot.
-    mutating func fuse(_ n: ONNXNode, _ out: String, _ activation: Activation) -> Bool {
-        let name = n.inputs[0]
+    /// Rewrites the convolution that computed `name` (its value read by nothing else, no
+    /// activation fused yet) by `change`, which may decline (false); then `out` names that
+    /// convolution's output. What BatchNormalization folding and activation fusing share.
+    mutating func rewriteProducer(of name: String, as out: String, _ change: (inout ConvSource) -> Bool) -> Bool {
         guard let x = slots[name], readers[name, default: 0] == 1, !model.outputs.contains(name),
-              let producer = steps.indices.last(where: { Self.output(of: steps[$0]) == x }), var source = convolutions[producer],
-              source.activation == .none, source.fuses(activation) else { return false }
-        source.activation = activation
+              let producer = steps.indices.last(where: { steps[$0].output == x }), var source = convolutions[producer],
+              source.activation == .none, change(&source) else { return false }
         convolutions[producer] = source
-        steps[producer] = Self.convStep(source, input: Self.input(of: steps[producer]), output: x)
+        steps[producer] = Self.convStep(source, output: x)
         slots[out] = x
         return true
+    }
+
+    /// Fuses `activation` (the node's) into the convolution that computed its input, when
+    /// nothing else reads that and its kernel takes it.
+    mutating func fuse(_ n: ONNXNode, _ out: String, _ activation: Activation) -> Bool {
+        rewriteProducer(of: n.inputs[0], as: out) { source in
+            guard source.fuses(activation) else { return false }
+            source.activation = activation
+            return true
+        }
     }
 
     mutating func batchNorm(_ n: ONNXNode, _ out: String) throws(ONNXError) {
@@ -297,33 +309,18 @@ struct Mapper {
             a[k] = Float(s); b[k] = Float(Double(shift[k]) - Double(mean[k]) * s)
         }
         // Folded into the convolution that computed its input, when nothing else reads that.
-        if let producer = steps.indices.last(where: { i in Self.output(of: steps[i]) == xs }), var source = convolutions[producer],
-           source.activation == .none, readers[n.inputs[0], default: 0] == 1, !model.outputs.contains(n.inputs[0]) {
+        let folded = rewriteProducer(of: n.inputs[0], as: out) { source in
             let per = source.weight.count / source.cout
             for co in 0..<source.cout {
                 for t in 0..<per { source.weight[co * per + t] *= a[co] }
                 source.bias[co] = source.bias[co] * a[co] + b[co]
             }
-            convolutions[producer] = source
-            steps[producer] = Self.convStep(source, input: Self.input(of: steps[producer]), output: xs)
-            slots[out] = xs
-            return
+            return true
         }
+        if folded { return }
         steps.append(.affine(scale: a, shift: b, input: xs, output: newSlot(out, shapes[xs], rank: ranks[xs])))
     }
 
-    static func output(of step: ONNXNetwork.Step) -> Int {
-        switch step {
-        case let .conv(_, _, o), let .depthwise(_, _, o), let .plainConv(_, _, o): return o
-        default: return -1
-        }
-    }
-    static func input(of step: ONNXNetwork.Step) -> Int {
-        switch step {
-        case let .conv(_, i, _), let .depthwise(_, i, _), let .plainConv(_, i, _): return i
-        default: return -1
-        }
-    }
 
     mutating func arithmetic(_ n: ONNXNode, _ out: String) throws(ONNXError) {
         guard n.inputs.count == 2 else { throw fail(n, "two inputs") }

@@ -25,6 +25,16 @@ public struct ONNXNetwork: Sendable {
         case alias(input: Int, output: Int)
         case linear(Linear, input: Int, output: Int)
         case softmax(input: Int, output: Int)
+
+        /// The slot it writes.
+        var output: Int {
+            switch self {
+            case let .conv(_, _, o), let .depthwise(_, _, o), let .plainConv(_, _, o), let .unary(_, _, o), let .arithmetic(_, _, _, o),
+                 let .affine(_, _, _, o), let .maxPool(_, _, o), let .averagePool(_, _, _, o), let .globalAveragePool(_, o),
+                 let .pad(_, _, _, _, _, _, o), let .concat(_, o), let .flatten(_, o), let .alias(_, o), let .linear(_, _, o), let .softmax(_, o):
+                return o
+            }
+        }
     }
 
     public let inputSize: Int
@@ -73,7 +83,8 @@ public struct ONNXNetwork: Sendable {
         parts.withUnsafeMutableBufferPointer { pb in
             let slots = UncheckedSendable(pb)
             Parallel.forEachPart(n) { i, r in
-                let x = Tensor(shape: [r.count, inputSize, inputSize, 3], values: Array(UnsafeBufferPointer(start: images.unsafePointer + r.lowerBound * pixels, count: r.count * pixels)))
+                let x = Tensor(uninitialized: [r.count, inputSize, inputSize, 3])
+                x.unsafePointer.update(from: images.unsafePointer + r.lowerBound * pixels, count: r.count * pixels)
                 let values = recordPart(x, workspace: spaces.value[i])
                 (logits.unsafePointer + r.lowerBound * classCount).update(from: values[outputSlot]!.unsafePointer, count: r.count * classCount)
                 slots.value[i] = (r, values)
@@ -93,7 +104,8 @@ public struct ONNXNetwork: Sendable {
         Parallel.forEachPart(parts.count) { _, indices in
             for i in indices {
                 let (r, values) = parts[i]
-                let d = Tensor(shape: [r.count, classCount], values: Array(UnsafeBufferPointer(start: dLogits.unsafePointer + r.lowerBound * classCount, count: r.count * classCount)))
+                let d = Tensor(uninitialized: [r.count, classCount])
+                d.unsafePointer.update(from: dLogits.unsafePointer + r.lowerBound * classCount, count: r.count * classCount)
                 let g = backwardPart(d, values: values, workspace: spaces.value[i])
                 (dx.unsafePointer + r.lowerBound * pixels).update(from: g.unsafePointer, count: r.count * pixels)
             }
@@ -193,14 +205,7 @@ public struct ONNXNetwork: Sendable {
             g[slot] = sum
         }
         for step in steps.reversed() {
-            let out: Int
-            switch step {
-            case let .conv(_, _, o), let .depthwise(_, _, o), let .plainConv(_, _, o), let .unary(_, _, o), let .arithmetic(_, _, _, o),
-                 let .affine(_, _, _, o), let .maxPool(_, _, o), let .averagePool(_, _, _, o), let .globalAveragePool(_, o),
-                 let .pad(_, _, _, _, _, _, o), let .concat(_, o), let .flatten(_, o), let .alias(_, o), let .linear(_, _, o), let .softmax(_, o):
-                out = o
-            }
-            guard let dy = g[out] else { continue }      // nothing downstream reads this value
+            guard let dy = g[step.output] else { continue }      // nothing downstream reads this value
             switch step {
             case let .conv(c, i, o):
                 // Conv2D's backward overwrites dy: a copy (gradients may share storage).

@@ -37,6 +37,20 @@ struct Window2D: Equatable, Sendable {
         outH = out(inH, kh, sh, dh, top, bottom); outW = out(inW, kw, sw, dw, left, right)
         if outH <= 0 || outW <= 0 { return nil }
     }
+
+    /// Calls `body(iy, ix)` for each tap of output (oy, ox)'s window that falls inside the input,
+    /// in scan order (rows, then columns).
+    @inline(__always)
+    func forEachTap(_ oy: Int, _ ox: Int, _ body: (_ iy: Int, _ ix: Int) -> Void) {
+        for ky in 0..<kh {
+            let iy = oy * sh - top + ky * dh
+            if iy < 0 || iy >= inH { continue }
+            for kx in 0..<kw {
+                let ix = ox * sw - left + kx * dw
+                if ix >= 0 && ix < inW { body(iy, ix) }
+            }
+        }
+    }
 }
 
 enum Pool {
@@ -45,12 +59,10 @@ enum Pool {
         for b in 0..<n { for oy in 0..<g.outH { for ox in 0..<g.outW {
             let dst = y + ((b * g.outH + oy) * g.outW + ox) * c
             dst.update(repeating: -.infinity, count: c)
-            for ky in 0..<g.kh { for kx in 0..<g.kw {
-                let iy = oy * g.sh - g.top + ky * g.dh, ix = ox * g.sw - g.left + kx * g.dw
-                if iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW { continue }
+            g.forEachTap(oy, ox) { iy, ix in
                 let src = x + ((b * g.inH + iy) * g.inW + ix) * c
                 for ch in 0..<c where src[ch] > dst[ch] || src[ch].isNaN { dst[ch] = src[ch] }
-            } }
+            }
         } } }
     }
 
@@ -60,16 +72,14 @@ enum Pool {
         var best = [Float](repeating: 0, count: c), at = [Int](repeating: -1, count: c)
         for b in 0..<n { for oy in 0..<g.outH { for ox in 0..<g.outW {
             for ch in 0..<c { best[ch] = -.infinity; at[ch] = -1 }
-            for ky in 0..<g.kh { for kx in 0..<g.kw {
-                let iy = oy * g.sh - g.top + ky * g.dh, ix = ox * g.sw - g.left + kx * g.dw
-                if iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW { continue }
+            g.forEachTap(oy, ox) { iy, ix in
                 let src = ((b * g.inH + iy) * g.inW + ix) * c
                 for ch in 0..<c {
                     let v = x[src + ch]
                     if at[ch] < 0 { at[ch] = src + ch }      // the window's first pixel, as PyTorch starts
                     if v > best[ch] || v.isNaN { best[ch] = v; at[ch] = src + ch }
                 }
-            } }
+            }
             let g0 = ((b * g.outH + oy) * g.outW + ox) * c
             for ch in 0..<c where at[ch] >= 0 { dx[at[ch]] += dy[g0 + ch] }
         } } }
@@ -96,12 +106,10 @@ enum Pool {
         for b in 0..<n { for oy in 0..<g.outH { for ox in 0..<g.outW {
             let dst = y + ((b * g.outH + oy) * g.outW + ox) * c
             dst.update(repeating: 0, count: c)
-            for ky in 0..<g.kh { for kx in 0..<g.kw {
-                let iy = oy * g.sh - g.top + ky * g.dh, ix = ox * g.sw - g.left + kx * g.dw
-                if iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW { continue }
+            g.forEachTap(oy, ox) { iy, ix in
                 let src = x + ((b * g.inH + iy) * g.inW + ix) * c
                 for ch in 0..<c { dst[ch] += src[ch] }
-            } }
+            }
             let inv = 1 / divisors[oy * g.outW + ox]
             for ch in 0..<c { dst[ch] *= inv }
         } } }
@@ -112,12 +120,10 @@ enum Pool {
         for b in 0..<n { for oy in 0..<g.outH { for ox in 0..<g.outW {
             let src = dy + ((b * g.outH + oy) * g.outW + ox) * c
             let inv = 1 / divisors[oy * g.outW + ox]
-            for ky in 0..<g.kh { for kx in 0..<g.kw {
-                let iy = oy * g.sh - g.top + ky * g.dh, ix = ox * g.sw - g.left + kx * g.dw
-                if iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW { continue }
+            g.forEachTap(oy, ox) { iy, ix in
                 let dst = dx + ((b * g.inH + iy) * g.inW + ix) * c
                 for ch in 0..<c { dst[ch] += src[ch] * inv }
-            } }
+            }
         } } }
     }
 }
