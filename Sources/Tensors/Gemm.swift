@@ -113,6 +113,11 @@ extension Gemm {
     /// kernel ran lite0's batch-16 forward at 86–88 samples/s against OpenBLAS's 94.
     public static let usesAVX512: Bool = hasAVX512 && ProcessInfo.processInfo.environment["ROBUSTPATCH_KERNELS"]?.lowercased() == "avx512"
 
+    /// Whether convolutions other than pointwise ones run as an implicit GEMM on the AVX-512
+    /// kernel (Conv2D): on machines with AVX-512F unless ROBUSTPATCH_KERNELS=openblas asks for
+    /// im2col + OpenBLAS, the reference path.
+    public static let usesImplicitConvolution: Bool = hasAVX512 && ProcessInfo.processInfo.environment["ROBUSTPATCH_KERNELS"]?.lowercased() != "openblas"
+
     /// Whether this CPU and OS run AVX-512F code (CPUID and XCR0).
     public static var hasAVX512: Bool { rp_cpu_has_avx512f() == 1 }
 
@@ -124,6 +129,30 @@ extension Gemm {
         guard m > 0 else { return }
         b.panels.withUnsafeBufferPointer { p in
             rp_gemm_packed32_avx512(Int32(m), Int32(b.n), Int32(b.k), a, Int32(lda), p.baseAddress!, c, Int32(ldc), accumulate ? 1 : 0)
+        }
+    }
+}
+
+// MARK: Implicit-GEMM convolution rows
+
+extension PackedMatrix {
+    /// Panels of 32 columns (the last zero-padded).
+    public var panelCount: Int { (n + 31) / 32 }
+
+    /// One output row segment of an NHWC convolution with this matrix as its weights (k = taps ·
+    /// cin, tap-major; columns = output channels), on the calling thread with the AVX-512 kernel:
+    /// for r < count and the panel's columns j, c[r·ldc + j] = act(bias[j] + Σ_t Σ_ci
+    /// a[offsets[t] + r·rowStride + ci] · B[t·cin + ci][32·panel + j]) (+ c before the activation
+    /// when `accumulate`). `activation`: 0 none, 1 ReLU, 2 ReLU6. `c` and `bias` point at the
+    /// panel's first column.
+    public func convolveRows(count: Int, panel: Int, taps: Int, offsets: UnsafePointer<Int>, inputChannels cin: Int,
+                             a: UnsafePointer<Float>, rowStride: Int, bias: UnsafePointer<Float>?, activation: Int32,
+                             accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(Gemm.hasAVX512 && taps * cin == k && panel < panelCount, "convolveRows: a panel of a k = taps · cin matrix on AVX-512")
+        let cols = min(32, n - panel * 32)
+        panels.withUnsafeBufferPointer { p in
+            rp_conv_rows_avx512(Int32(count), Int32(taps), offsets, Int32(cin), a, rowStride, p.baseAddress! + panel * 32 * k,
+                                bias, activation, accumulate ? 1 : 0, c, ldc, Int32(cols))
         }
     }
 }

@@ -25,6 +25,24 @@ let convCases: [ConvCase] = [
     ConvCase(h: 5, w: 4, cin: 6, cout: 13, k: 1, stride: 1, groups: 1, padding: .same, activation: .relu),
     ConvCase(h: 7, w: 6, cin: 8, cout: 12, k: 3, stride: 1, groups: 2, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1), activation: .relu),
     ConvCase(h: 9, w: 8, cin: 3, cout: 16, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu),
+    // Implicit GEMM (AVX-512 machines): more than one tile of pixels and of channels, the
+    // ResNet stem, a strided 1×1, and pads wider than the kernel (the backward's im2col fallback).
+    ConvCase(h: 5, w: 13, cin: 4, cout: 35, k: 3, stride: 1, groups: 1, padding: .same, activation: .relu),
+    ConvCase(h: 9, w: 9, cin: 3, cout: 12, k: 7, stride: 2, groups: 1, padding: .explicit(top: 3, bottom: 3, left: 3, right: 3), activation: .relu),
+    ConvCase(h: 6, w: 6, cin: 5, cout: 6, k: 1, stride: 2, groups: 1, padding: .valid, activation: .none),
+    ConvCase(h: 4, w: 5, cin: 3, cout: 7, k: 2, stride: 1, groups: 1, padding: .explicit(top: 2, bottom: 0, left: 3, right: 1), activation: .relu6),
+]
+
+/// Shapes for the implicit-GEMM kernel against im2col + OpenBLAS: tiles of 1–12 pixels, panels
+/// of 32 output channels with a tail, asymmetric pads, strides 1 and 2, every activation.
+let implicitCases: [ConvCase] = [
+    ConvCase(h: 12, w: 23, cin: 40, cout: 70, k: 3, stride: 1, groups: 1, padding: .same, activation: .relu),
+    ConvCase(h: 9, w: 10, cin: 5, cout: 33, k: 5, stride: 1, groups: 1, padding: .explicit(top: 2, bottom: 1, left: 0, right: 3), activation: .relu6),
+    ConvCase(h: 30, w: 30, cin: 3, cout: 64, k: 7, stride: 2, groups: 1, padding: .explicit(top: 3, bottom: 3, left: 3, right: 3), activation: .relu),
+    ConvCase(h: 14, w: 14, cin: 64, cout: 128, k: 3, stride: 2, groups: 1, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1), activation: .none),
+    ConvCase(h: 14, w: 14, cin: 64, cout: 96, k: 1, stride: 2, groups: 1, padding: .valid, activation: .none),
+    ConvCase(h: 7, w: 12, cin: 96, cout: 32, k: 3, stride: 1, groups: 1, padding: .valid, activation: .none),
+    ConvCase(h: 3, w: 1, cin: 8, cout: 5, k: 3, stride: 1, groups: 1, padding: .same, activation: .relu),
 ]
 
 @Test("Conv2D output shape follows TF SAME / VALID rules")
@@ -290,6 +308,49 @@ func packedGemm() throws {
                 for i in 0..<(m * ldc) { err = max(err, abs(c[i] - ref[i])) }
                 #expect(err < 1e-4, "m \(m) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate): max |Δ| \(err)")
             }
+        }
+    }
+}
+
+@Test("Implicit-GEMM convolution (AVX-512) matches im2col + OpenBLAS, forward and backward (written and accumulated, whole and in row windows)",
+      arguments: implicitCases)
+func implicitConvolution(_ c: ConvCase) throws {
+    let n = 3
+    let conv = Conv2D(torchWeight: randomValues(c.cout * c.cin * c.k * c.k, seed: 61), bias: randomValues(c.cout, seed: 62), outputChannels: c.cout,
+                      inputChannels: c.cin, kernelHeight: c.k, kernelWidth: c.k, stride: c.stride, padding: c.padding, activation: c.activation)
+    guard Gemm.hasAVX512 && Gemm.usesImplicitConvolution else {
+        #expect(!conv.usesImplicitKernel)
+        print("implicit convolution: not in use on this machine (no AVX-512F, or ROBUSTPATCH_KERNELS=openblas); im2col + OpenBLAS runs")
+        return
+    }
+    #expect(conv.usesImplicitKernel)
+    let reference = conv.withoutImplicitKernel()
+    #expect(!reference.usesImplicitKernel)
+    let x = Tensor(shape: [n, c.h, c.w, c.cin], values: randomValues(n * c.h * c.w * c.cin, in: -2...2, seed: 63))
+    let y = conv.forward(x), yRef = reference.forward(x)
+    let scale = Double(max(1, yRef.array.map { abs($0) }.max() ?? 1))
+    #expect(y.shape == yRef.shape)
+    #expect(maxAbsError(y.array, yRef.array.map(Double.init)) <= 1e-5 * scale, "forward: max |Δ| \(maxAbsError(y.array, yRef.array.map(Double.init)))")
+    let dy = randomValues(y.count, seed: 64)
+    let rows = rowWindows(n: n, h: c.h)
+    for accumulate in [false, true] {
+        for window in [nil, rows] {
+            var results: [[Float]] = []
+            for op in [conv, reference] {
+                var d = dy
+                var dx = randomValues(x.count, seed: 65)
+                yRef.array.withUnsafeBufferPointer { yp in d.withUnsafeMutableBufferPointer { dp in dx.withUnsafeMutableBufferPointer { xp in
+                    op.backward(dy: dp.baseAddress!, y: yp.baseAddress!, n: n, height: c.h, width: c.w, into: xp.baseAddress!,
+                                accumulate: accumulate, rows: window, workspace: Workspace())
+                } } }
+                results.append(dx)
+            }
+            let gscale = max(1, results[1].map { abs($0) }.max() ?? 1)
+            for b in 0..<n { for iy in window?[b] ?? 0..<c.h {
+                let at = (b * c.h + iy) * c.w * c.cin, end = at + c.w * c.cin
+                let e = zip(results[0][at..<end], results[1][at..<end]).map { abs($0 - $1) }.max() ?? 0
+                #expect(e <= 1e-5 * Float(gscale), "backward (accumulate \(accumulate), window \(window != nil)) image \(b) row \(iy): max |Δ| \(e)")
+            } }
         }
     }
 }

@@ -28,6 +28,14 @@ void rp_pack32(const float *b, int k, int n, int ldb, int transposed, float *pac
 void rp_gemm_packed32_avx512(int m, int n, int k, const float *a, int lda, const float *packed,
                              float *c, int ldc, int accumulate);
 
+/// Implicit-GEMM convolution rows (NHWC), AVX-512F only. For r < count and j < cols:
+/// c[r·ldc + j] = act(bias[j] + Σ_t Σ_ci a[offsets[t] + r·rowStride + ci] · panel[(t·cin + ci)·32 + j])
+/// (+ c[r·ldc + j] before the activation when `accumulate`); `panel` is one 32-column panel of
+/// rp_pack32 with k = taps · cin, tap-major; `bias` may be NULL; activation 0 none, 1 ReLU, 2 ReLU6.
+void rp_conv_rows_avx512(int count, int taps, const long *offsets, int cin, const float *a, long rowStride,
+                         const float *panel, const float *bias, int activation, int accumulate,
+                         float *c, long ldc, int cols);
+
 /// Nonzero while this thread runs Parallel jobs inline (see Parallel.inline); push/pop nest.
 int rp_parallel_inline(void);
 void rp_parallel_inline_push(void);

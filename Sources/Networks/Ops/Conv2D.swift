@@ -1,7 +1,10 @@
 // Conv2D: NHWC convolution (stride, padding, groups) with bias and a fused activation; forward and
 // backward to the INPUT only (weights are frozen; BatchNorm is folded in at load time).
-// Fast path: im2col + OpenBLAS GEMM (a 1×1 stride-1 convolution is a plain GEMM, no im2col; on
-// AVX-512 machines, with ROBUSTPATCH_KERNELS=avx512, our own packed micro-kernel instead).
+// Fast paths: a 1×1 stride-1 convolution is a plain GEMM (OpenBLAS; on AVX-512 machines, with
+// ROBUSTPATCH_KERNELS=avx512, our own packed micro-kernel instead). Any other convolution with one
+// group runs, on AVX-512 machines, as an implicit GEMM straight from the zero-padded input (no
+// im2col; rp_conv_rows_avx512), its stride-1 backward the same way (a convolution of the padded
+// dy with the flipped, transposed weights). Elsewhere: im2col + OpenBLAS GEMM (the reference).
 // Depthwise convolutions (groups == channels) have their own SIMD kernel: DepthwiseConv2D.
 import Tensors
 
@@ -21,6 +24,12 @@ public struct Conv2D: Sendable {
     /// A pointwise convolution's GEMM operands packed for the AVX-512 kernel, when it is in use:
     /// forward B = W (Cin × Cout), backward B = Wᵀ (Cout × Cin). nil elsewhere (OpenBLAS).
     let packedForward: PackedMatrix?, packedBackward: PackedMatrix?
+    /// The implicit-GEMM kernel's weights (k = KH·KW·Cin, tap-major; columns Cout), for a
+    /// convolution with one group that is neither pointwise nor on the direct path, on AVX-512
+    /// machines (`Gemm.usesImplicitConvolution`); nil elsewhere (im2col + OpenBLAS).
+    var implicitForward: PackedMatrix?
+    /// Its stride-1 backward's: the flipped taps of Wᵀ (k = KH·KW·Cout, tap-major; columns Cin).
+    var implicitBackward: PackedMatrix?
 
     /// `torchWeight` is PyTorch's (Cout, Cin/groups, KH, KW) layout.
     public init(torchWeight: [Float], bias: [Float]?, outputChannels: Int, inputChannels: Int, kernelHeight: Int, kernelWidth: Int,
@@ -51,6 +60,24 @@ public struct Conv2D: Sendable {
             }
         } else {
             packedForward = nil; packedBackward = nil
+        }
+        let pointwise = kernelHeight == 1 && kernelWidth == 1 && stride == 1
+            && (padding == .same || padding == .valid || padding == .explicit(top: 0, bottom: 0, left: 0, right: 0))
+        let direct = inputChannels <= 4 && outputChannels % 8 == 0 && outputChannels <= 64 && activation != .relu
+        if Gemm.usesImplicitConvolution && groups == 1 && !pointwise && !direct {
+            let taps = kernelHeight * kernelWidth, (cin, cout) = (inputChannels, outputChannels)
+            implicitForward = w.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cin, n: cout, ldb: cout, transposed: false) }
+            if stride == 1 {
+                var flipped = [Float](repeating: 0, count: w.count)
+                for t in 0..<taps { for co in 0..<cout { for ci in 0..<cin {
+                    flipped[(t * cout + co) * cin + ci] = w[((taps - 1 - t) * cin + ci) * cout + co]
+                } } }
+                implicitBackward = flipped.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cout, n: cin, ldb: cin, transposed: false) }
+            } else {
+                implicitBackward = nil
+            }
+        } else {
+            implicitForward = nil; implicitBackward = nil
         }
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
@@ -104,6 +131,8 @@ public struct Conv2D: Sendable {
             }
         } else if usesDirectPath {
             directForward(x, n: n, geometry: g, weight: wp.value, bias: bp.value, into: y)
+        } else if let packed = implicitForward {
+            implicitForward(x, n: n, geometry: g, packed: packed, bias: bp.value, into: y, workspace: workspace, scratch: scratch)
         } else {
             let col = workspace.buffer(scratch, count: m * patchSize)
             for gi in 0..<groups {
@@ -208,6 +237,11 @@ public struct Conv2D: Sendable {
                                outputRows: rows.map { $0.map { g.outputRows(reading: $0, kernel: kernelHeight, stride: stride) } },
                                outputColumns: columns.map { $0.map { g.outputColumns(reading: $0, kernel: kernelWidth, stride: stride) } })
             }
+            return
+        }
+        if let packed = implicitBackward, kernelHeight - 1 - g.padTop >= 0, kernelWidth - 1 - g.padLeft >= 0 {
+            implicitBackward(dy, y: y, n: n, geometry: g, packed: packed, into: dx, accumulate: accumulate, rows: rows,
+                             workspace: workspace, scratch: scratch)
             return
         }
         maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
@@ -439,6 +473,119 @@ public struct Conv2D: Sendable {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    // MARK: implicit GEMM (AVX-512)
+
+    /// This convolution on the im2col + OpenBLAS path (the reference the implicit kernel is
+    /// checked against).
+    public func withoutImplicitKernel() -> Conv2D {
+        var c = self
+        c.implicitForward = nil; c.implicitBackward = nil
+        return c
+    }
+
+    /// Whether the forward runs the implicit-GEMM kernel (and the backward, for stride 1).
+    public var usesImplicitKernel: Bool { implicitForward != nil }
+
+    /// `src` (N, H, W, C) zero-padded into `dst` (N, rows, cols, C): dst[b, r, q] = src[b, r − top, q − left]
+    /// where that is inside src, else 0. With `mask` (N, H, W, C), each copied value is multiplied
+    /// by the activation's derivative read from it (the backward's dy·act'(y)).
+    static func padded(_ src: UnsafePointer<Float>, n: Int, height h: Int, width w: Int, channels c: Int, top: Int, left: Int,
+                       rows: Int, cols: Int, mask: UnsafePointer<Float>?, activation: Activation, into dst: UnsafeMutablePointer<Float>) {
+        let lo = min(max(left, 0), cols), hi = min(max(left + w, lo), cols)
+        Parallel.forEachChunk(n * rows, work: n * rows * cols * c) { range in
+            for r in range {
+                let b = r / rows, iy = r % rows - top
+                let d = dst + r * cols * c
+                guard iy >= 0, iy < h, hi > lo else { d.initialize(repeating: 0, count: cols * c); continue }
+                d.initialize(repeating: 0, count: lo * c)
+                let from = ((b * h + iy) * w + (lo - left)) * c
+                (d + lo * c).update(from: src + from, count: (hi - lo) * c)
+                if let mask { maskActivationRows(d + lo * c, y: mask + from, count: (hi - lo) * c, activation: activation) }
+                (d + hi * c).initialize(repeating: 0, count: (cols - hi) * c)
+            }
+        }
+    }
+
+    /// y = act(conv(x) + b) by the implicit-GEMM kernel: each output row × 32 channels summed
+    /// over the taps straight from the zero-padded input. Output rows in blocks whose input
+    /// (~256 KiB) stays in cache while every panel of weights runs over it.
+    func implicitForward(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, packed: PackedMatrix, bias: UnsafePointer<Float>,
+                         into y: UnsafeMutablePointer<Float>, workspace: Workspace, scratch: String) {
+        let (cin, cout, s, kh, kw) = (inputChannels, outputChannels, stride, kernelHeight, kernelWidth)
+        let (oh, ow) = (g.outputHeight, g.outputWidth)
+        guard n > 0, oh > 0, ow > 0 else { return }
+        // The input as the kernel reads it: x itself when no tap reaches a pad, else a padded copy.
+        let rows = (oh - 1) * s + kh, cols = (ow - 1) * s + kw
+        let source: UnsafePointer<Float>, imageRows: Int, pitch: Int
+        if g.padTop == 0 && g.padLeft == 0 && rows <= g.inputHeight && cols <= g.inputWidth {
+            source = x; imageRows = g.inputHeight; pitch = g.inputWidth
+        } else {
+            let buffer = workspace.buffer(scratch + ".padded", count: n * rows * cols * cin)
+            Self.padded(x, n: n, height: g.inputHeight, width: g.inputWidth, channels: cin, top: g.padTop, left: g.padLeft,
+                        rows: rows, cols: cols, mask: nil, activation: .none, into: buffer)
+            source = UnsafePointer(buffer); imageRows = rows; pitch = cols
+        }
+        let offsets = (0..<(kh * kw)).map { t in ((t / kw) * pitch + t % kw) * cin }
+        let act: Int32 = activation == .relu6 ? 2 : activation == .relu ? 1 : 0
+        let block = max(1, 256 * 1024 / max(1, s * pitch * cin * MemoryLayout<Float>.size))
+        let (src, out) = (UncheckedSendable(source), UncheckedSendable(y))
+        Parallel.forEachChunk(n * oh, work: n * oh * ow * patchSize * cout) { range in
+            offsets.withUnsafeBufferPointer { op in
+                var r0 = range.lowerBound
+                while r0 < range.upperBound {
+                    let r1 = min(r0 + block, range.upperBound)
+                    for p in 0..<packed.panelCount {
+                        for r in r0..<r1 {
+                            let b = r / oh, oy = r % oh
+                            packed.convolveRows(count: ow, panel: p, taps: kh * kw, offsets: op.baseAddress!, inputChannels: cin,
+                                                a: src.value + (b * imageRows + oy * s) * pitch * cin, rowStride: s * cin,
+                                                bias: bias + p * 32, activation: act, accumulate: false,
+                                                c: out.value + r * ow * cout + p * 32, ldc: cout)
+                        }
+                    }
+                    r0 = r1
+                }
+            }
+        }
+    }
+
+    /// dx (+)= convᵀ(dy · act'(y)) for stride 1 by the implicit-GEMM kernel: a convolution of dy,
+    /// zero-padded by KH − 1 − padTop rows above (KW − 1 − padLeft columns left), with the
+    /// flipped, transposed weights. `rows` (per image): only those rows of dx (nil: all).
+    func implicitBackward(_ dy: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, packed: PackedMatrix,
+                          into dx: UnsafeMutablePointer<Float>, accumulate: Bool, rows: [Range<Int>]?, workspace: Workspace, scratch: String) {
+        let (cin, cout, kh, kw) = (inputChannels, outputChannels, kernelHeight, kernelWidth)
+        let (h, w) = (g.inputHeight, g.inputWidth)
+        guard n > 0, h > 0, w > 0 else { return }
+        let (top, left) = (kh - 1 - g.padTop, kw - 1 - g.padLeft)
+        let prows = h + kh - 1, pcols = w + kw - 1
+        let buffer = workspace.buffer(scratch + ".padded", count: n * prows * pcols * cout)
+        Self.padded(dy, n: n, height: g.outputHeight, width: g.outputWidth, channels: cout, top: top, left: left,
+                    rows: prows, cols: pcols, mask: activation == .none ? nil : y, activation: activation, into: buffer)
+        let offsets = (0..<(kh * kw)).map { t in ((t / kw) * pcols + t % kw) * cout }
+        let block = max(1, 256 * 1024 / max(1, pcols * cout * MemoryLayout<Float>.size))
+        let (src, out) = (UncheckedSendable(UnsafePointer(buffer)), UncheckedSendable(dx))
+        let todo = (0..<n).flatMap { b in (rows?[b] ?? 0..<h).clamped(to: 0..<h).map { b * h + $0 } }
+        Parallel.forEachChunk(todo.count, work: todo.count * w * kh * kw * cout * cin) { range in
+            offsets.withUnsafeBufferPointer { op in
+                var i0 = range.lowerBound
+                while i0 < range.upperBound {
+                    let i1 = min(i0 + block, range.upperBound)
+                    for p in 0..<packed.panelCount {
+                        for i in i0..<i1 {
+                            let r = todo[i], b = r / h, iy = r % h
+                            packed.convolveRows(count: w, panel: p, taps: kh * kw, offsets: op.baseAddress!, inputChannels: cout,
+                                                a: src.value + (b * prows + iy) * pcols * cout, rowStride: cout,
+                                                bias: nil, activation: 0, accumulate: accumulate,
+                                                c: out.value + r * w * cin + p * 32, ldc: cin)
+                        }
+                    }
+                    i0 = i1
                 }
             }
         }
