@@ -28,8 +28,10 @@ public struct Conv2D: Sendable {
     /// convolution with one group that is neither pointwise nor on the direct path, on AVX-512
     /// machines (`Gemm.usesImplicitConvolution`); nil elsewhere (im2col + OpenBLAS).
     var implicitForward: PackedMatrix?
-    /// Its stride-1 backward's: the flipped taps of Wᵀ (k = KH·KW·Cout, tap-major; columns Cin).
-    var implicitBackward: PackedMatrix?
+    /// Its backward's, one per phase (ra, rb) at ra·stride + rb: the taps (ky, kx) with
+    /// ky mod stride = ra and kx mod stride = rb, in order, of Wᵀ (k = taps·Cout; columns Cin);
+    /// nil for a phase without taps (a 1×1 kernel of stride 2 reaches every other pixel only).
+    var implicitBackward: [PackedMatrix?]
 
     /// `torchWeight` is PyTorch's (Cout, Cin/groups, KH, KW) layout.
     public init(torchWeight: [Float], bias: [Float]?, outputChannels: Int, inputChannels: Int, kernelHeight: Int, kernelWidth: Int,
@@ -67,17 +69,17 @@ public struct Conv2D: Sendable {
         if Gemm.usesImplicitConvolution && groups == 1 && !pointwise && !direct {
             let taps = kernelHeight * kernelWidth, (cin, cout) = (inputChannels, outputChannels)
             implicitForward = w.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cin, n: cout, ldb: cout, transposed: false) }
-            if stride == 1 {
-                var flipped = [Float](repeating: 0, count: w.count)
-                for t in 0..<taps { for co in 0..<cout { for ci in 0..<cin {
-                    flipped[(t * cout + co) * cin + ci] = w[((taps - 1 - t) * cin + ci) * cout + co]
+            implicitBackward = (0..<(stride * stride)).map { phase in
+                let taps = Self.phaseTaps(phase, stride: stride, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
+                guard !taps.isEmpty else { return nil }
+                var wt = [Float](repeating: 0, count: taps.count * cout * cin)
+                for (i, t) in taps.enumerated() { for co in 0..<cout { for ci in 0..<cin {
+                    wt[(i * cout + co) * cin + ci] = w[(t * cin + ci) * cout + co]
                 } } }
-                implicitBackward = flipped.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cout, n: cin, ldb: cin, transposed: false) }
-            } else {
-                implicitBackward = nil
+                return wt.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps.count * cout, n: cin, ldb: cin, transposed: false) }
             }
         } else {
-            implicitForward = nil; implicitBackward = nil
+            implicitForward = nil; implicitBackward = []
         }
         self.bias = bias ?? [Float](repeating: 0, count: outputChannels)
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
@@ -239,9 +241,8 @@ public struct Conv2D: Sendable {
             }
             return
         }
-        if let packed = implicitBackward, kernelHeight - 1 - g.padTop >= 0, kernelWidth - 1 - g.padLeft >= 0 {
-            implicitBackward(dy, y: y, n: n, geometry: g, packed: packed, into: dx, accumulate: accumulate, rows: rows,
-                             workspace: workspace, scratch: scratch)
+        if !implicitBackward.isEmpty {
+            implicitBackward(dy, y: y, n: n, geometry: g, into: dx, accumulate: accumulate, rows: rows, workspace: workspace, scratch: scratch)
             return
         }
         maskActivationGradient(dy, y: y, count: m * outputChannels, activation: activation)
@@ -484,7 +485,7 @@ public struct Conv2D: Sendable {
     /// checked against).
     public func withoutImplicitKernel() -> Conv2D {
         var c = self
-        c.implicitForward = nil; c.implicitBackward = nil
+        c.implicitForward = nil; c.implicitBackward = []
         return c
     }
 
@@ -554,35 +555,64 @@ public struct Conv2D: Sendable {
         }
     }
 
-    /// dx (+)= convᵀ(dy · act'(y)) for stride 1 by the implicit-GEMM kernel: a convolution of dy,
-    /// zero-padded by KH − 1 − padTop rows above (KW − 1 − padLeft columns left), with the
-    /// flipped, transposed weights. `rows` (per image): only those rows of dx (nil: all).
-    func implicitBackward(_ dy: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, packed: PackedMatrix,
+    /// The taps (ky·KW + kx, in order) of backward phase `phase` = ra·stride + rb: ky mod stride = ra, kx mod stride = rb.
+    static func phaseTaps(_ phase: Int, stride s: Int, kernelHeight kh: Int, kernelWidth kw: Int) -> [Int] {
+        let (ra, rb) = (phase / s, phase % s)
+        return Swift.stride(from: ra, to: kh, by: s).flatMap { ky in Swift.stride(from: rb, to: kw, by: s).map { ky * kw + $0 } }
+    }
+
+    /// dx (+)= convᵀ(dy · act'(y)) by the implicit-GEMM kernel, any stride: input pixel (iy, ix)
+    /// gathers dy at ((iy + padTop − ky)/s, (ix + padLeft − kx)/s) over the taps whose offsets
+    /// divide by the stride, i.e. those of phase ((iy + padTop) mod s, (ix + padLeft) mod s). Per
+    /// input row and column phase, one kernel call over every s-th pixel of the row reads dy,
+    /// zero-padded so that each tap's reach stays inside, with that phase's weights.
+    /// `rows` (per image): only those rows of dx (nil: all).
+    func implicitBackward(_ dy: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry,
                           into dx: UnsafeMutablePointer<Float>, accumulate: Bool, rows: [Range<Int>]?, workspace: Workspace, scratch: String) {
-        let (cin, cout, kh, kw) = (inputChannels, outputChannels, kernelHeight, kernelWidth)
-        let (h, w) = (g.inputHeight, g.inputWidth)
+        let (cin, cout, kh, kw, s) = (inputChannels, outputChannels, kernelHeight, kernelWidth, stride)
+        let (h, w, pt, pl) = (g.inputHeight, g.inputWidth, g.padTop, g.padLeft)
         guard n > 0, h > 0, w > 0 else { return }
-        let (top, left) = (kh - 1 - g.padTop, kw - 1 - g.padLeft)
-        let prows = h + kh - 1, pcols = w + kw - 1
+        func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        // dy padded so that every (oy, ox) a tap reaches is inside: rows from floor((pt − KH + 1)/s)
+        // to (H − 1 + pt)/s, columns likewise.
+        let top = max(0, -floorDiv(pt - kh + 1, s)), left = max(0, -floorDiv(pl - kw + 1, s))
+        let prows = top + max(g.outputHeight, (h - 1 + pt) / s + 1), pcols = left + max(g.outputWidth, (w - 1 + pl) / s + 1)
         let buffer = workspace.buffer(scratch + ".padded", count: n * prows * pcols * cout)
         Self.padded(dy, n: n, height: g.outputHeight, width: g.outputWidth, channels: cout, top: top, left: left,
                     rows: prows, cols: pcols, mask: activation == .none ? nil : y, activation: activation, into: buffer)
-        let offsets = (0..<(kh * kw)).map { t in ((t / kw) * pcols + t % kw) * cout }
-        let block = max(1, 256 * 1024 / max(1, pcols * cout * MemoryLayout<Float>.size))
-        let (src, out) = (UncheckedSendable(UnsafePointer(buffer)), UncheckedSendable(dx))
+        let phases = (0..<(s * s)).map { Self.phaseTaps($0, stride: s, kernelHeight: kh, kernelWidth: kw) }
+        let block = max(1, 256 * 1024 / max(1, s * pcols * cout * MemoryLayout<Float>.size))
+        let (src, out, packs) = (UncheckedSendable(UnsafePointer(buffer)), UncheckedSendable(dx), implicitBackward)
         let todo = (0..<n).flatMap { b in (rows?[b] ?? 0..<h).clamped(to: 0..<h).map { b * h + $0 } }
-        Parallel.forEachChunk(todo.count, work: todo.count * w * kh * kw * cout * cin) { range in
-            offsets.withUnsafeBufferPointer { op in
+        Parallel.forEachChunk(todo.count, work: todo.count * w * kh * kw * cout * cin / (s * s)) { range in
+            var offsets = [Int](repeating: 0, count: kh * kw)
+            offsets.withUnsafeMutableBufferPointer { op in
                 var i0 = range.lowerBound
                 while i0 < range.upperBound {
                     let i1 = min(i0 + block, range.upperBound)
-                    for p in 0..<packed.panelCount {
+                    for rb in 0..<s {
+                        // The pixels of this column phase: ix = ix0 + s·j, j < count.
+                        let ix0 = ((rb - pl) % s + s) % s
+                        guard ix0 < w else { continue }
+                        let count = (w - ix0 + s - 1) / s
                         for i in i0..<i1 {
                             let r = todo[i], b = r / h, iy = r % h
-                            packed.convolveRows(count: w, panel: p, taps: kh * kw, offsets: op.baseAddress!, inputChannels: cout,
-                                                a: src.value + (b * prows + iy) * pcols * cout, rowStride: cout,
-                                                bias: nil, activation: 0, accumulate: accumulate,
-                                                c: out.value + r * w * cin + p * 32, ldc: cin)
+                            let phase = ((iy + pt) % s) * s + rb
+                            let c = out.value + (r * w + ix0) * cin
+                            guard let packed = packs[phase] else {
+                                if !accumulate { for j in 0..<count { (c + j * s * cin).initialize(repeating: 0, count: cin) } }
+                                continue
+                            }
+                            for (k, t) in phases[phase].enumerated() {
+                                let (ky, kx) = (t / kw, t % kw)
+                                let oy = (iy + pt - ky) / s, ox0 = (ix0 + pl - kx) / s
+                                op[k] = ((b * prows + oy + top) * pcols + ox0 + left) * cout
+                            }
+                            for p in 0..<packed.panelCount {
+                                packed.convolveRows(count: count, panel: p, taps: phases[phase].count, offsets: op.baseAddress!, inputChannels: cout,
+                                                    a: src.value, rowStride: cout, bias: nil, activation: 0, accumulate: accumulate,
+                                                    c: c + p * 32, ldc: s * cin)
+                            }
                         }
                     }
                     i0 = i1
