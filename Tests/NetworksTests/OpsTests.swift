@@ -26,7 +26,7 @@ let convCases: [ConvCase] = [
     ConvCase(h: 7, w: 6, cin: 8, cout: 12, k: 3, stride: 1, groups: 2, padding: .explicit(top: 1, bottom: 1, left: 1, right: 1), activation: .relu),
     ConvCase(h: 9, w: 8, cin: 3, cout: 16, k: 3, stride: 2, groups: 1, padding: .same, activation: .relu),
     // Implicit GEMM (AVX-512 machines): more than one tile of pixels and of channels, the
-    // ResNet stem, a strided 1×1, and pads wider than the kernel (the backward's im2col fallback).
+    // ResNet stem, a strided 1×1 (phases without taps), and pads wider than the kernel.
     ConvCase(h: 5, w: 13, cin: 4, cout: 35, k: 3, stride: 1, groups: 1, padding: .same, activation: .relu),
     ConvCase(h: 9, w: 9, cin: 3, cout: 12, k: 7, stride: 2, groups: 1, padding: .explicit(top: 3, bottom: 3, left: 3, right: 3), activation: .relu),
     ConvCase(h: 6, w: 6, cin: 5, cout: 6, k: 1, stride: 2, groups: 1, padding: .valid, activation: .none),

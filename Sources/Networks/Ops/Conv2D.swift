@@ -3,8 +3,8 @@
 // Fast paths: a 1×1 stride-1 convolution is a plain GEMM (OpenBLAS; on AVX-512 machines, with
 // ROBUSTPATCH_KERNELS=avx512, our own packed micro-kernel instead). Any other convolution with one
 // group runs, on AVX-512 machines, as an implicit GEMM straight from the zero-padded input (no
-// im2col; rp_conv_rows_avx512), its stride-1 backward the same way (a convolution of the padded
-// dy with the flipped, transposed weights). Elsewhere: im2col + OpenBLAS GEMM (the reference).
+// im2col; rp_conv_rows_avx512), its backward the same way (each input pixel gathers the padded dy
+// over the taps of its stride phase, with Wᵀ). Elsewhere: im2col + OpenBLAS GEMM (the reference).
 // Depthwise convolutions (groups == channels) have their own SIMD kernel: DepthwiseConv2D.
 import Tensors
 
@@ -26,7 +26,8 @@ public struct Conv2D: Sendable {
     let packedForward: PackedMatrix?, packedBackward: PackedMatrix?
     /// The implicit-GEMM kernel's weights (k = KH·KW·Cin, tap-major; columns Cout), for a
     /// convolution with one group that is neither pointwise nor on the direct path, on AVX-512
-    /// machines (`Gemm.usesImplicitConvolution`); nil elsewhere (im2col + OpenBLAS).
+    /// machines (`Gemm.usesImplicitConvolution`); nil elsewhere (im2col + OpenBLAS; the backward's
+    /// phases below are then empty).
     var implicitForward: PackedMatrix?
     /// Its backward's, one per phase (ra, rb) at ra·stride + rb: the taps (ky, kx) with
     /// ky mod stride = ra and kx mod stride = rb, in order, of Wᵀ (k = taps·Cout; columns Cin);
@@ -489,7 +490,7 @@ public struct Conv2D: Sendable {
         return c
     }
 
-    /// Whether the forward runs the implicit-GEMM kernel (and the backward, for stride 1).
+    /// Whether the forward and the backward run the implicit-GEMM kernel.
     public var usesImplicitKernel: Bool { implicitForward != nil }
 
     /// `src` (N, H, W, C) zero-padded into `dst` (N, rows, cols, C): dst[b, r, q] = src[b, r − top, q − left]
