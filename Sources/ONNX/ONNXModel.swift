@@ -172,13 +172,13 @@ public struct ONNXModel: Sendable {
         Onnx_TensorProto.DataType(rawValue: Int(t)).map { "\($0)" } ?? "#\(t)"
     }
 
-    /// A checked tensor: dims ≥ 0 with a product that fits, float32 or int64 data of exactly that
-    /// many elements, inline or in an external file inside the model's folder.
+    /// A checked tensor: dims ≥ 0 with a product that fits, float32 (finite) or int64 data of
+    /// exactly that many elements, inline or in an external file inside the model's folder.
     static func tensor(_ t: Onnx_TensorProto, path: String, external: inout ExternalData) throws(ONNXError) -> ONNXTensor {
         let name = untrusted(t.name)
         var count = 1
         for d in t.dims {
-            guard d >= 0 else { throw .badTensor(path: path, name: name, reason: "a negative size (\(d)) in its shape \(t.dims)") }
+            guard d >= 0 else { throw .badTensor(path: path, name: name, reason: "a negative size (\(d)) in its shape \(t.dims.prefix(8))") }
             let (p, overflow) = count.multipliedReportingOverflow(by: Int(clamping: d))
             guard !overflow, p <= maxTensorElements else {
                 throw .tooLarge(path: path, what: "tensor '\(name)'", size: "shape \(t.dims.prefix(8))", limit: "\(maxTensorElements) elements")
@@ -196,20 +196,27 @@ public struct ONNXModel: Sendable {
             raw = try external.read(t, name: name, bytes: count * width)
         } else if t.hasRawData {
             guard t.rawData.count == count * width else {
-                throw .badTensor(path: path, name: name, reason: "\(t.rawData.count) bytes of data for shape \(t.dims) (\(count * width) expected)")
+                throw .badTensor(path: path, name: name, reason: "\(t.rawData.count) bytes of data for shape \(t.dims.prefix(8)) (\(count * width) expected)")
             }
             raw = t.rawData
         }
         if t.dataType == float {
-            if let raw { return ONNXTensor(name: t.name, dims: dims, values: .floats(littleEndian(raw, count: count, as: Float.self))) }
-            guard t.floatData.count == count else {
-                throw .badTensor(path: path, name: name, reason: "\(t.floatData.count) values for shape \(t.dims) (\(count) expected)")
+            let values: [Float]
+            if let raw { values = littleEndian(raw, count: count, as: Float.self) } else {
+                guard t.floatData.count == count else {
+                    throw .badTensor(path: path, name: name, reason: "\(t.floatData.count) values for shape \(t.dims.prefix(8)) (\(count) expected)")
+                }
+                values = t.floatData
             }
-            return ONNXTensor(name: t.name, dims: dims, values: .floats(t.floatData))
+            // A NaN or infinite weight poisons every logit it reaches: refused, not run.
+            if let k = values.firstIndex(where: { !$0.isFinite }) {
+                throw .badTensor(path: path, name: name, reason: "value \(k) is \(values[k]); weights must be finite numbers")
+            }
+            return ONNXTensor(name: t.name, dims: dims, values: .floats(values))
         }
         if let raw { return ONNXTensor(name: t.name, dims: dims, values: .int64s(littleEndian(raw, count: count, as: Int64.self))) }
         guard t.int64Data.count == count else {
-            throw .badTensor(path: path, name: name, reason: "\(t.int64Data.count) values for shape \(t.dims) (\(count) expected)")
+            throw .badTensor(path: path, name: name, reason: "\(t.int64Data.count) values for shape \(t.dims.prefix(8)) (\(count) expected)")
         }
         return ONNXTensor(name: t.name, dims: dims, values: .int64s(t.int64Data))
     }

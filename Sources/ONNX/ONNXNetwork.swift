@@ -43,6 +43,9 @@ public struct ONNXNetwork: Sendable {
     /// Per value slot: its per-sample shape.
     let shapes: [MapShape]
     let inputSlot: Int, outputSlot: Int
+    /// Per image: the floats its forward pass keeps (every value, the tape) and its multiply-adds,
+    /// what a caller sizes batches by (the mapping refuses graphs past Mapper's limits).
+    public let floatsPerImage: Int, multiplyAddsPerImage: Int
     /// The operators this mapping runs (ONNXModel.supportedOps, all of them).
     public static let operators = ONNXModel.supportedOps
 
@@ -56,6 +59,8 @@ public struct ONNXNetwork: Sendable {
         shapes = m.shapes
         inputSlot = m.inputSlot
         outputSlot = m.outputSlot
+        floatsPerImage = m.tapeFloats
+        multiplyAddsPerImage = m.work
     }
 
     // MARK: Running
