@@ -51,6 +51,7 @@ public struct ONNXNetwork: Sendable {
 
     /// Maps `model` for square inputs of `inputSize` pixels; refuses what the engine cannot run.
     public init(_ model: ONNXModel, inputSize: Int) throws(ONNXError) {
+        HeapTuning.keepFreedMemory()   // the backward allocates its gradients afresh each pass
         var m = Mapper(model: model, inputSize: inputSize)
         try m.map()
         self.inputSize = inputSize

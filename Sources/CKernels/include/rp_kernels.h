@@ -43,4 +43,8 @@ void rp_parallel_inline_pop(void);
 /// Atomically adds 1 to *counter and returns its previous value (a shared work queue's next item).
 long rp_atomic_next(long *counter);
 
+/// glibc: blocks up to 1 GiB from the heap, freed memory kept there (no trimming), 256 MiB of
+/// padding per growth, so big blocks freed and allocated again do not page-fault. Elsewhere a no-op.
+void rp_keep_freed_memory(void);
+
 #endif

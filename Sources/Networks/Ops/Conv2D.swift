@@ -70,7 +70,9 @@ public struct Conv2D: Sendable {
         if Gemm.usesImplicitConvolution && groups == 1 && !pointwise && !direct {
             let taps = kernelHeight * kernelWidth, (cin, cout) = (inputChannels, outputChannels)
             implicitForward = w.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cin, n: cout, ldb: cout, transposed: false) }
-            implicitBackward = (0..<(stride * stride)).map { phase in
+            // The backward's columns are the input channels: 32 per panel, whatever Cin is. For
+            // the RGB stem (Cin 3) that is 3/32 of the kernel's work; im2col + OpenBLAS is faster.
+            implicitBackward = cin < 16 ? [] : (0..<(stride * stride)).map { phase in
                 let taps = Self.phaseTaps(phase, stride: stride, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
                 guard !taps.isEmpty else { return nil }
                 var wt = [Float](repeating: 0, count: taps.count * cout * cin)
@@ -584,6 +586,7 @@ public struct Conv2D: Sendable {
         let phases = (0..<(s * s)).map { Self.phaseTaps($0, stride: s, kernelHeight: kh, kernelWidth: kw) }
         let block = max(1, 256 * 1024 / max(1, s * pcols * cout * MemoryLayout<Float>.size))
         let (src, out, packs) = (UncheckedSendable(UnsafePointer(buffer)), UncheckedSendable(dx), implicitBackward)
+        let panels = (cin + 31) / 32
         let todo = (0..<n).flatMap { b in (rows?[b] ?? 0..<h).clamped(to: 0..<h).map { b * h + $0 } }
         Parallel.forEachChunk(todo.count, work: todo.count * w * kh * kw * cout * cin / (s * s)) { range in
             var offsets = [Int](repeating: 0, count: kh * kw)
@@ -596,23 +599,27 @@ public struct Conv2D: Sendable {
                         let ix0 = ((rb - pl) % s + s) % s
                         guard ix0 < w else { continue }
                         let count = (w - ix0 + s - 1) / s
-                        for i in i0..<i1 {
-                            let r = todo[i], b = r / h, iy = r % h
-                            let phase = ((iy + pt) % s) * s + rb
-                            let c = out.value + (r * w + ix0) * cin
-                            guard let packed = packs[phase] else {
-                                if !accumulate { for j in 0..<count { (c + j * s * cin).initialize(repeating: 0, count: cin) } }
-                                continue
-                            }
-                            for (k, t) in phases[phase].enumerated() {
-                                let (ky, kx) = (t / kw, t % kw)
-                                let oy = (iy + pt - ky) / s, ox0 = (ix0 + pl - kx) / s
-                                op[k] = ((b * prows + oy + top) * pcols + ox0 + left) * cout
-                            }
-                            for p in 0..<packed.panelCount {
+                        // Panels outside the rows: a panel of weights stays in cache over the block.
+                        for p in 0..<panels {
+                            for i in i0..<i1 {
+                                let r = todo[i], b = r / h, iy = r % h
+                                let phase = ((iy + pt) % s) * s + rb
+                                let c = out.value + (r * w + ix0) * cin + p * 32
+                                guard let packed = packs[phase] else {
+                                    if !accumulate {
+                                        let lanes = min(32, cin - p * 32)
+                                        for j in 0..<count { (c + j * s * cin).initialize(repeating: 0, count: lanes) }
+                                    }
+                                    continue
+                                }
+                                for (k, t) in phases[phase].enumerated() {
+                                    let (ky, kx) = (t / kw, t % kw)
+                                    let oy = (iy + pt - ky) / s, ox0 = (ix0 + pl - kx) / s
+                                    op[k] = ((b * prows + oy + top) * pcols + ox0 + left) * cout
+                                }
                                 packed.convolveRows(count: count, panel: p, taps: phases[phase].count, offsets: op.baseAddress!, inputChannels: cout,
                                                     a: src.value, rowStride: cout, bias: nil, activation: 0, accumulate: accumulate,
-                                                    c: c + p * 32, ldc: s * cin)
+                                                    c: c, ldc: s * cin)
                             }
                         }
                     }
