@@ -214,9 +214,12 @@ public struct ONNXNetwork: Sendable {
             guard let dy = g[step.output] else { continue }      // nothing downstream reads this value
             switch step {
             case let .conv(c, i, o):
-                // Conv2D's backward overwrites dy: a copy (gradients may share storage).
-                let scratch = ws.buffer("dy", count: dy.count)
-                scratch.update(from: dy.unsafePointer, count: dy.count)
+                // Where Conv2D's backward overwrites dy, a copy (gradients may share storage).
+                var scratch = dy.unsafePointer
+                if !c.backwardKeepsDy {
+                    scratch = ws.buffer("dy", count: dy.count)
+                    scratch.update(from: dy.unsafePointer, count: dy.count)
+                }
                 let dx = Tensor(uninitialized: shape(i)), s = shapes[i]
                 c.backward(dy: scratch, y: v[o]!.unsafePointer, n: n, height: s.h, width: s.w, into: dx.unsafePointer, workspace: ws)
                 add(i, dx)

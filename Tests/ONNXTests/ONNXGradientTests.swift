@@ -25,12 +25,7 @@ private func graph(_ name: String, opset: Int64 = 17,
                      floats("fc.b", [5], seed: 4)] + b.weights
     g.node = [node("Conv", ["image", "conv.w", "conv.b"], ["features"], [ints("pads", [1, 1, 1, 1])])] + b.nodes
         + [node("Gemm", [b.output, "fc.w", "fc.b"], ["logits"], [int("transB", 1)])]
-    var m = Onnx_ModelProto()
-    m.irVersion = 8
-    var o = Onnx_OperatorSetIdProto(); o.version = opset
-    m.opsetImport = [o]
-    m.graph = g
-    return m
+    return modelProto(g, opset: opset, producer: "")
 }
 
 private func floats(_ name: String, _ dims: [Int64], seed: UInt64, scale: Float = 0.5, offset: Float = 0) -> Onnx_TensorProto {

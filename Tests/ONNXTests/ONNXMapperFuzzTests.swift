@@ -10,6 +10,7 @@ import Foundation
 import ONNX
 import Networks
 import Tensors
+import Transforms
 import SwiftProtobuf
 import Testing
 
@@ -58,12 +59,7 @@ private func net(size: Int64? = 8, _ body: [Onnx_NodeProto] = [], weights: [Onnx
     g.node = [op("Conv", ["image", "stem.w", "stem.b"], ["x"], name: "stem", [attr("pads", ints: [1, 1, 1, 1])])] + body
         + (head ? [op("GlobalAveragePool", [last], ["gap"], name: "gap"), op("Flatten", ["gap"], ["flat"], name: "flatten"),
                    op("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name: "fc", [attr("transB", int: 1)])] : [])
-    var m = Onnx_ModelProto()
-    m.irVersion = 8; m.producerName = "hostile"
-    var opset = Onnx_OperatorSetIdProto(); opset.version = 17
-    m.opsetImport = [opset]
-    m.graph = g
-    return m
+    return modelProto(g, producer: "hostile")
 }
 
 /// The same graph with the Gemm of the head replaced by `gemm` (which must write "logits").
@@ -429,17 +425,11 @@ let hostileGraphs: [Hostile] = {
     }
 }
 
-/// Seeded mutations of a model (SplitMix64).
+/// Seeded mutations of a model (draws from the project's SplitMix64).
 private struct Mutator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { rng.next() }
     /// 0..<n (n ≥ 1).
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }

@@ -39,11 +39,16 @@ func tinyModel(batch: Onnx_TensorShapeProto.Dimension? = nil, rawWeights: Bool =
     g.node = [node("Conv", ["image", "conv.w", "conv.b"], ["c"], [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])]),
               node("Relu", ["c"], ["r"]), node("GlobalAveragePool", ["r"], ["p"]), node("Flatten", ["p"], ["f"]),
               node("Gemm", ["f", "fc.w", "fc.b"], ["logits"], [transB])]
+    return modelProto(g)
+}
+
+/// `graph` as a model file's contents: IR version 8, one opset import (the default domain).
+func modelProto(_ graph: Onnx_GraphProto, opset: Int64 = 17, producer: String = "tests") -> Onnx_ModelProto {
     var m = Onnx_ModelProto()
-    m.irVersion = 8; m.producerName = "tests"
-    var opset = Onnx_OperatorSetIdProto(); opset.version = 17
-    m.opsetImport = [opset]
-    m.graph = g
+    m.irVersion = 8; m.producerName = producer
+    var o = Onnx_OperatorSetIdProto(); o.version = opset
+    m.opsetImport = [o]
+    m.graph = graph
     return m
 }
 

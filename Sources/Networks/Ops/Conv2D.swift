@@ -64,9 +64,8 @@ public struct Conv2D: Sendable {
         } else {
             packedForward = nil; packedBackward = nil
         }
-        let pointwise = kernelHeight == 1 && kernelWidth == 1 && stride == 1
-            && (padding == .same || padding == .valid || padding == .explicit(top: 0, bottom: 0, left: 0, right: 0))
-        let direct = inputChannels <= 4 && outputChannels % 8 == 0 && outputChannels <= 64 && activation != .relu
+        let pointwise = Self.isPointwise(kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride, groups: groups, padding: padding)
+        let direct = Self.usesDirectPath(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, activation: activation)
         if Gemm.usesImplicitConvolution && groups == 1 && !pointwise && !direct {
             let taps = kernelHeight * kernelWidth, (cin, cout) = (inputChannels, outputChannels)
             implicitForward = w.withUnsafeBufferPointer { PackedMatrix(b: $0.baseAddress!, k: taps * cin, n: cout, ldb: cout, transposed: false) }
@@ -95,6 +94,9 @@ public struct Conv2D: Sendable {
     }
 
     var isPointwise: Bool {
+        Self.isPointwise(kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride, groups: groups, padding: padding)
+    }
+    static func isPointwise(kernelHeight: Int, kernelWidth: Int, stride: Int, groups: Int, padding: Padding) -> Bool {
         kernelHeight == 1 && kernelWidth == 1 && stride == 1 && groups == 1
             && (padding == .same || padding == .valid || padding == .explicit(top: 0, bottom: 0, left: 0, right: 0))
     }
@@ -150,7 +152,12 @@ public struct Conv2D: Sendable {
     }
 
     /// Few input channels (the RGB stem): direct loops beat im2col + a K=27 GEMM.
-    var usesDirectPath: Bool { inputChannels <= 4 && groups == 1 && outputChannels % 8 == 0 && outputChannels <= 64 && activation != .relu }
+    var usesDirectPath: Bool {
+        Self.usesDirectPath(inputChannels: inputChannels, outputChannels: outputChannels, groups: groups, activation: activation)
+    }
+    static func usesDirectPath(inputChannels: Int, outputChannels: Int, groups: Int, activation: Activation) -> Bool {
+        inputChannels <= 4 && groups == 1 && outputChannels % 8 == 0 && outputChannels <= 64 && activation != .relu
+    }
 
     /// col (N·OH·OW, KH·KW·cg) for channels [channelOffset, +cg) of x; zeros where padded.
     func im2col(_ x: UnsafePointer<Float>, n: Int, geometry g: ConvGeometry, channelOffset: Int, channelCount cg: Int,
@@ -491,6 +498,10 @@ public struct Conv2D: Sendable {
         c.implicitForward = nil; c.implicitBackward = []
         return c
     }
+
+    /// Whether `backward` leaves dy as it was: the direct and implicit paths mask dy·act'(y) as
+    /// they read it; the pointwise and im2col paths mask dy in place.
+    public var backwardKeepsDy: Bool { !isPointwise && (usesDirectPath || !implicitBackward.isEmpty) }
 
     /// Whether the forward and the backward run the implicit-GEMM kernel.
     public var usesImplicitKernel: Bool { implicitForward != nil }
