@@ -5,6 +5,7 @@ import Foundation
 import Networks
 import ONNX
 import Runs
+import Transforms
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,10 @@ struct Evaluate: ParsableCommand {
 
     @Option(name: .customLong("patch"), help: "A generate run folder, or a patch PNG (RGBA: alpha is the mask; RGB: give --mask or --shape). Repeat for a patches × models matrix.")
     var patches: [String] = []
+    @Option(name: .customLong("image"), help: "A perturb run folder, or an adversarial photo (PNG/JPEG; give --target): success of the whole photo under the whole-image distribution (--preset standard, wide or identity, or --distribution FILE; default standard). Repeat to compare photos on the same samples.")
+    var images: [String] = []
+    @Option(help: "With --image PHOTO: the unperturbed photo, for the controls (default: a run's own).") var original: String?
+    @Option(parsing: .unconditional, help: "With --image: ε in 8-bit units of the noise control (default: a run's own).") var epsilon: Double?
     @OptionGroup var outline: PatchOutlineOptions
     @Option(help: "Target class (index or name) for a PNG patch, or to override a run's target.") var target: String?
     @OptionGroup var models: ModelOption
@@ -39,7 +44,10 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Write evaluation.json but not report.html.") var noReport = false
 
     func validate() throws {
-        guard !patches.isEmpty else { throw ValidationError("give --patch RUN_FOLDER or --patch PATCH.png") }
+        guard !patches.isEmpty || !images.isEmpty else { throw ValidationError("give --patch RUN_FOLDER or --patch PATCH.png (a patch), or --image RUN_FOLDER or --image PHOTO.png (a whole-image example)") }
+        guard patches.isEmpty || images.isEmpty else { throw ValidationError("give --patch or --image, not both: patches are evaluated in scenes, whole images on their own") }
+        if images.isEmpty && (original != nil || epsilon != nil) { throw ValidationError("--original and --epsilon go with --image") }
+        if let e = epsilon { guard e.isFinite, e >= 1, e <= 255 else { throw ValidationError("--epsilon is in 8-bit units, 1…255, got \(e)") } }
         if samplesFile != nil && samples != nil {
             throw ValidationError("--samples-file replays the samples of its file; drop --samples (the file sets how many)")
         }
@@ -53,6 +61,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if !images.isEmpty { return try runImages() }
         var job = EvaluationJob(patches: try patches.map { try PatchArtifact.load($0, maskPath: outline.mask, shape: outline.shape) },
                                 sceneFolder: sceneOption.heldOutFolder(), toolVersion: ToolInfo.version)
         job.modelSpecs = models.specs
@@ -81,6 +90,45 @@ struct Evaluate: ParsableCommand {
         if let r = require, case let below = outcome.record.results(below: r), !below.isEmpty {
             FileHandle.standardError.write(Data("evaluate: below --require \(String(format: "%.1f%%", r * 100)): \(below.joined(separator: "; "))\n".utf8))
             throw ExitCode(1)
+        }
+    }
+
+    /// `--image`: whole photos under the whole-image distribution.
+    func runImages() throws {
+        let firstSpec = models.specs?.first
+        let flags = try models.flags()
+        let subjects = try images.map { path -> ImageSubject in
+            // A target name refers to the first model given, else the run's first, else lite0.
+            let spec = firstSpec ?? ((try? PerturbationRecord.read(from: path))?.models.first?.spec ?? "lite0")
+            let t = try target.map { try ModelLoader.labels(spec, flags: flags).index(of: $0) }
+            return try ImageSubject.load(path, target: t, original: original, epsilon: epsilon)
+        }
+        var job = ImageEvaluationJob(subjects: subjects, toolVersion: ToolInfo.version)
+        job.modelSpecs = models.specs; job.modelFlags = flags
+        if let file = distributionOptions.distribution {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandError("cannot read the distribution file \(file): check the path (a JSON file of whole-image transform ranges)")
+            }
+            do { job.distribution = (file, try ImageTransformDistribution.fromJSON(data)) } catch { throw CommandError("\(file): \(error)") }
+        } else if let name = distributionOptions.preset {
+            do { job.distribution = (name, try ImageTransformDistribution.preset(named: name)) } catch { throw CommandError("--preset: \(error)") }
+        }
+        job.samples = samples ?? job.samples; job.seed = seed; job.bins = bins; job.batch = batch; job.outDirectory = out
+        job.controls = controls.lowercased() != "none"
+        let quiet = json
+        let outcome = try job.run(progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+        if json {
+            print(String(decoding: try outcome.record.jsonData(), as: UTF8.self))
+        } else {
+            print(outcome.record.textSummary())
+            if !outcome.written.isEmpty { print("wrote " + outcome.written.joined(separator: "\n      ")) }
+        }
+        if let r = require {
+            let below = outcome.record.images.flatMap { e in e.models.filter { ($0.scores.first?.success.rate ?? 0) < r }.map { "\(e.image) on \($0.model)" } }
+            if !below.isEmpty {
+                FileHandle.standardError.write(Data("evaluate: below --require \(String(format: "%.1f%%", r * 100)): \(below.joined(separator: "; "))\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }
