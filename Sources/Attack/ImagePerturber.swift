@@ -101,8 +101,17 @@ public final class ImagePerturber {
     public let width: Int, height: Int
     /// The clean photo's top-1 on the first model (the class an untargeted attack pushes down).
     public let cleanClass: Int
-    /// δ (H, W, 3), in [0, 1] units; original + δ stays in [0, 1].
-    public private(set) var delta: [Float]
+    /// The resolution the optimisation works at: the photo's own, except for EOT on a photo
+    /// whose shorter side is over `workingLimit` × the largest model input: there δ is optimised
+    /// on a copy whose shorter side is `workingSide` × that input (triangle-filter resize), and
+    /// upsampled (bilinear, which keeps the bound) to the photo's resolution. Rendering every
+    /// EOT sample from a 12-megapixel photo would cost more than the model.
+    public let workWidth: Int, workHeight: Int
+    public static let workingLimit = 2.5, workingSide = 2.0
+    /// The photo at the working resolution (the same array as `original` when it is the photo's own).
+    let workOriginal: [Float]
+    /// δ at the working resolution.
+    public private(set) var workDelta: [Float]
     public private(set) var stepsDone = 0
     public private(set) var curve: [PerturbStepMetrics] = []
     var adam: Adam
@@ -112,13 +121,15 @@ public final class ImagePerturber {
     final class Slot {
         let model: any ImageModel
         let runner: any ModelRunning
+        /// The photo's framing (FGSM, PGD), and the renderer of the working copy (EOT).
         let framing: ModelInputOperator
         let renderer: ImageRenderer
-        init(model: any ImageModel, width: Int, height: Int) throws {
+        init(model: any ImageModel, width: Int, height: Int, workWidth: Int, workHeight: Int) throws {
             self.model = model
             runner = model.makeRunner()
             framing = try ModelInputOperator(width: width, height: height, size: model.inputSize, cropFraction: model.cropFraction)
-            renderer = try ImageRenderer(framing: framing.imageFraming)
+            let work = try ModelInputOperator(width: workWidth, height: workHeight, size: model.inputSize, cropFraction: model.cropFraction)
+            renderer = try ImageRenderer(framing: work.imageFraming)
         }
     }
 
@@ -145,17 +156,29 @@ public final class ImagePerturber {
         width = rgb.width; height = rgb.height
         // The photo as its 8-bit file stores it, so the bound holds for the bytes written.
         original = rgb.pixels.map { (min(max($0, 0), 1) * 255).rounded() / 255 }
-        slots = try models.map { try Slot(model: $0, width: rgb.width, height: rgb.height) }
+        let largest = models.map(\.inputSize).max() ?? 224, short = min(rgb.width, rgb.height)
+        let photo = original
+        var (ww, wh) = (rgb.width, rgb.height)
+        if settings.method == .eot && Double(short) > Self.workingLimit * Double(largest) {
+            let side = Int(Self.workingSide * Double(largest))
+            (ww, wh) = rgb.width <= rgb.height ? (side, max(side, Int((Double(rgb.height) * Double(side) / Double(rgb.width)).rounded())))
+                                               : (max(side, Int((Double(rgb.width) * Double(side) / Double(rgb.height)).rounded())), side)
+            workOriginal = try Image(width: rgb.width, height: rgb.height, channels: 3, pixels: photo).resized(width: ww, height: wh).pixels
+        } else {
+            workOriginal = photo
+        }
+        (workWidth, workHeight) = (ww, wh)
+        slots = try models.map { try Slot(model: $0, width: rgb.width, height: rgb.height, workWidth: ww, workHeight: wh) }
         rng = SplitMix64(seed: settings.seed)
-        adam = Adam(parameterCount: original.count)
-        delta = [Float](repeating: 0, count: original.count)
+        adam = Adam(parameterCount: workOriginal.count)
+        workDelta = [Float](repeating: 0, count: workOriginal.count)
         let first = slots[0]
         let logits = first.runner.forward(Tensor(shape: [1, first.framing.size, first.framing.size, 3], values: first.framing.apply(original)))
         cleanClass = ImagePerturber.argmax(logits.array)
         if settings.method == .pgd && settings.randomStart {
             let r = Float(settings.radius)
-            for i in delta.indices { delta[i] = Float(Double(rng.next() >> 11) * 0x1p-53 * 2 - 1) * r }
-            if settings.norm == .l2 { Self.projectL2(&delta, radius: settings.radius) }
+            for i in workDelta.indices { workDelta[i] = Float(Double(rng.next() >> 11) * 0x1p-53 * 2 - 1) * r }
+            if settings.norm == .l2 { Self.projectL2(&workDelta, radius: settings.radius) }
             clampToPixels()
         }
     }
@@ -164,8 +187,30 @@ public final class ImagePerturber {
 
     var objective: ClassificationObjective { settings.target.map { .targetedCrossEntropy(target: $0) } ?? .untargeted }
 
+    /// Whether δ is optimised at a lower resolution than the photo's (EOT on a large photo).
+    public var worksBelowPhotoResolution: Bool { workWidth != width || workHeight != height }
+
+    /// δ (H, W, 3) at the photo's resolution, in [0, 1] units, inside the ball and with
+    /// original + δ in [0, 1]: the working δ itself, or its bilinear upsampling.
+    public var delta: [Float] {
+        guard worksBelowPhotoResolution else { return workDelta }
+        var up = (try? Image(width: workWidth, height: workHeight, channels: 3, pixels: workDelta))?.resized(width: width, height: height).pixels ?? []
+        if settings.norm == .l2 { Self.projectL2(&up, radius: settings.radius) }
+        let r = Float(settings.radius)
+        for i in up.indices { up[i] = min(max(min(max(up[i], -r), r), -original[i]), 1 - original[i]) }
+        return up
+    }
+
+    /// The L2 radius at the working resolution (an upsampled δ's norm grows with the pixel count).
+    var workRadius: Double {
+        settings.norm == .l2 && worksBelowPhotoResolution ? settings.radius * (Double(workOriginal.count) / Double(original.count)).squareRoot() : settings.radius
+    }
+
     /// original + δ, in [0, 1].
     public var adversarial: [Float] { zip(original, delta).map { min(max($0 + $1, 0), 1) } }
+
+    /// The working copy + the working δ, in [0, 1]: what EOT renders.
+    var workAdversarial: [Float] { zip(workOriginal, workDelta).map { min(max($0 + $1, 0), 1) } }
 
     /// The adversarial photo as 8-bit values / 255 within the bound exactly: L∞: each value within
     /// ⌊ε⌋ of the original's byte; L2: each byte offset rounded toward zero, so the norm of the
@@ -182,29 +227,28 @@ public final class ImagePerturber {
     /// One step: FGSM's single step, a PGD step, or an EOT step. Returns its metrics.
     @discardableResult
     public func step() throws -> PerturbStepMetrics {
-        let adv = adversarial
-        let (gradient, metrics) = settings.method == .eot ? try eotGradient(adv) : framedGradient(adv)
+        let (gradient, metrics) = settings.method == .eot ? try eotGradient(workAdversarial) : framedGradient(adversarial)
         guard gradient.allSatisfy({ $0.isFinite }) else {
             throw AttackError.badOption("the gradient became NaN/infinite at step \(stepsDone); lower the learning rate or step size")
         }
         let r = settings.radius
         switch settings.method {
         case .fgsm:
-            delta = settings.norm == .linf ? gradient.map { Float(-r) * Self.sign($0) } : Self.scaled(gradient, to: -r)
+            workDelta = settings.norm == .linf ? gradient.map { Float(-r) * Self.sign($0) } : Self.scaled(gradient, to: -r)
         case .pgd:
             let alpha = (settings.stepSize ?? 2.5 / Double(settings.steps)) * r
             if settings.norm == .linf {
-                for i in delta.indices { delta[i] -= Float(alpha) * Self.sign(gradient[i]) }
+                for i in workDelta.indices { workDelta[i] -= Float(alpha) * Self.sign(gradient[i]) }
             } else {
                 let s = Self.scaled(gradient, to: -alpha)
-                for i in delta.indices { delta[i] += s[i] }
+                for i in workDelta.indices { workDelta[i] += s[i] }
             }
         case .eot:
             // Cosine decay of the learning rate to a tenth of its first value.
             let lr0 = (settings.learningRate ?? 1.0 / 8) * r
             let progress = Double(stepsDone) / Double(max(settings.steps - 1, 1))
             let lr = lr0 * (0.1 + 0.9 * 0.5 * (1 + cos(.pi * progress)))
-            adam.update(&delta, gradient: gradient, learningRate: lr)
+            adam.update(&workDelta, gradient: gradient, learningRate: lr)
         }
         project()
         var m = metrics
@@ -218,15 +262,15 @@ public final class ImagePerturber {
     func project() {
         if settings.norm == .linf {
             let r = Float(settings.radius)
-            for i in delta.indices { delta[i] = min(max(delta[i], -r), r) }
+            for i in workDelta.indices { workDelta[i] = min(max(workDelta[i], -r), r) }
         } else {
-            Self.projectL2(&delta, radius: settings.radius)
+            Self.projectL2(&workDelta, radius: workRadius)
         }
         clampToPixels()
     }
 
     func clampToPixels() {
-        for i in delta.indices { delta[i] = min(max(delta[i], -original[i]), 1 - original[i]) }
+        for i in workDelta.indices { workDelta[i] = min(max(workDelta[i], -workOriginal[i]), 1 - workOriginal[i]) }
     }
 
     static func projectL2(_ v: inout [Float], radius: Double) {
@@ -267,10 +311,39 @@ public final class ImagePerturber {
         return (gradient, PerturbStepMetrics(step: stepsDone, loss: loss, probability: prob, success: Double(wins) / Double(slots.count)))
     }
 
+    /// The loss and d loss / d photo (H, W, 3) as each model frames the photo (`classify`'s
+    /// view), the mean over models: the direction FGSM and PGD step along.
+    public func framedLossGradient(_ photo: [Float]) throws -> (loss: Double, gradient: [Float]) {
+        try checkPhoto(photo)
+        let (g, m) = framedGradient(photo)
+        return (m.loss, g)
+    }
+
+    /// The loss and d loss / d photo averaged over `samples` (whole-photo transformations) and
+    /// models; the photo at the working resolution (`workWidth` × `workHeight`).
+    public func transformedLossGradient(_ photo: [Float], samples: [ImageSample]) throws -> (loss: Double, gradient: [Float]) {
+        guard photo.count == workOriginal.count else {
+            throw AttackError.badOption("a photo of \(photo.count) values for a \(workWidth)×\(workHeight) RGB working copy")
+        }
+        guard !samples.isEmpty else { throw AttackError.badOption("give at least one transformation") }
+        let (g, m) = try eotGradient(photo, samples: samples)
+        return (m.loss, g)
+    }
+
+    func checkPhoto(_ photo: [Float]) throws {
+        guard photo.count == original.count else {
+            throw AttackError.badOption("a photo of \(photo.count) values for a \(width)×\(height) RGB perturbation")
+        }
+    }
+
     /// The mean gradient over `batch` sampled transformations per model.
     func eotGradient(_ adv: [Float]) throws -> ([Float], PerturbStepMetrics) {
-        let b = settings.batch
-        let samples = (0..<b).map { _ in settings.distribution.sample(using: &rng) }
+        let samples = (0..<settings.batch).map { _ in settings.distribution.sample(using: &rng) }
+        return try eotGradient(adv, samples: samples)
+    }
+
+    func eotGradient(_ adv: [Float], samples: [ImageSample]) throws -> ([Float], PerturbStepMetrics) {
+        let b = samples.count
         var gradient = [Float](repeating: 0, count: adv.count)
         var loss = 0.0, prob = 0.0, wins = 0
         for slot in slots {

@@ -41,7 +41,7 @@ public enum PerturbationPictures {
         let lh = Image.lineHeight(scale: text), small = Image.lineHeight(scale: 1)
         let titleTop = margin, imageTop = titleTop + lh + 8
         let barsTop = imageTop + boxH + 12, barRow = 22
-        let captionTop = barsTop + 5 * barRow + 14
+        let captionTop = barsTop + 5 * barRow + small + 12
         let width = margin * 2 + boxW * 3 + gap * 2
         let height = captionTop + 2 * small + margin
         var img = Image(width: width, height: height, channels: 3, fill: 1)
