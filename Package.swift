@@ -77,10 +77,14 @@ let package = Package(
             resources: [.copy("Resources/font8x8_basic.txt"), .copy("Resources/FONT-LICENSE.md")]),
         .target(name: "Printing", dependencies: ["Imaging", "Drawing", "Runs"]),
 
+        // MARK: - Teaching demos
+        // Softmax regression on 8x8 digits and FGSM on it (robustpatch linear-demo).
+        .target(name: "LinearModel", dependencies: ["Attack", "Transforms", "Checkpoints", "Drawing", "Imaging"]),
+
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", "LinearModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "ONNX", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests
@@ -96,5 +100,6 @@ let package = Package(
         .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "Runs", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
+        .testTarget(name: "LinearModelTests", dependencies: ["LinearModel", "Drawing", "Imaging"]),
     ]
 )

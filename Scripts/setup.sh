@@ -56,3 +56,4 @@ fi
 
 "$here/fetch-models.sh" lite0 lite1 lite2 mobilenet_v2
 "$here/fetch-scenes.sh"
+"$here/fetch-digits.sh"

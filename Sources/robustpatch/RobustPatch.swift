@@ -14,7 +14,7 @@ struct RobustPatch: ParsableCommand {
         ~/.cache/robustpatch/models, or the path of a .pth/.safetensors file of either family.
         """,
         version: ToolInfo.version,
-        subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, Perturb.self, Sweep.self, DecisionMapCommand.self, CalibrationChart.self, Calibrate.self, PrintCommand.self])
+        subcommands: [Generate.self, Evaluate.self, Grid.self, Classify.self, Perturb.self, Sweep.self, DecisionMapCommand.self, CalibrationChart.self, Calibrate.self, PrintCommand.self, LinearDemo.self])
 
     /// ArgumentParser's main, with library errors put in the terms of the command line.
     static func main() {
