@@ -3,7 +3,9 @@
 # and the scene library, builds, classifies the bundled cat photo with all three models,
 # generates a toaster patch with generate's defaults (lite0, the `physical` distribution: a square
 # sticker on paper seen by a phone camera), evaluates it on the library's held-out photos with
-# controls, renders a contact sheet and a heat map, and writes a print-ready A4 sheet of it.
+# controls, renders a contact sheet and a heat map, and writes a print-ready A4 sheet of it;
+# then a whole-image example of the cat (PGD, 8/255, toward guacamole) with its three-panel
+# figure, and the sweep of its logits along the gradient's sign.
 # Results: out/quickstart/ and Printouts/quickstart_toaster_a4_10cm.png. Re-running starts afresh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,3 +29,6 @@ echo "== grid: the model's view over size × yaw, and a success heat map"
 
 echo "== print: a 10 cm patch on A4 at 300 dpi"
 "$bin" print --patch "$out/patch" --size 10cm --paper a4 --out Printouts/quickstart_toaster_a4_10cm.png
+echo "== perturb: the cat as guacamole, every byte within 8/255 (PGD), and the logits along sign(grad)"
+"$bin" perturb --image Samples/cat.png --target guacamole --epsilon 8 --method pgd --out "$out/cat-pgd"
+"$bin" sweep --image Samples/cat.png --target guacamole --out "$out/cat-sweep.png"

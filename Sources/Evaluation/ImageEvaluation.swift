@@ -290,6 +290,7 @@ final class ImageScorer {
     init(model: any ImageModel, width: Int, height: Int, batch: Int) throws {
         self.model = model
         runner = model.makeRunner()
+        HeapTuning.keepFreedMemory()   // every sample's render allocates afresh
         let framing = try ModelInputOperator(width: width, height: height, size: model.inputSize, cropFraction: model.cropFraction)
         renderer = try ImageRenderer(framing: framing.imageFraming)
         self.batch = batch

@@ -40,6 +40,12 @@ public struct PerturbationRecord: Codable, Sendable, Equatable {
     public var models: [RunRecord.Model]
     public var modelFlags: ModelFlags?
     public var settings: PerturbSettings
+    /// Steps taken (fewer than `settings.steps` when the run was interrupted).
+    public var stepsDone: Int
+    public var interrupted: Bool
+    /// The resolution δ was optimised at: the photo's own, or (EOT on a large photo) a working
+    /// copy from which δ was upsampled.
+    public var workWidth: Int, workHeight: Int
     public var target: RunRecord.Target?
     /// The clean photo's top-1 on the first model (what an untargeted attack pushes away from).
     public var cleanClass: RunRecord.Target
@@ -57,7 +63,7 @@ public struct PerturbationRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", tool, version, command, created, image, imageSHA256 = "image_sha256", width, height, models
-        case modelFlags = "model_flags", settings, target, cleanClass = "clean_class", maxAbsoluteChange = "max_absolute_change"
+        case modelFlags = "model_flags", settings, stepsDone = "steps_done", interrupted, workWidth = "work_width", workHeight = "work_height", target, cleanClass = "clean_class", maxAbsoluteChange = "max_absolute_change"
         case l2Norm = "l2_norm", clean, adversarial, elapsedSeconds = "elapsed_seconds", threads
         case evaluationDistribution = "evaluation_distribution"
     }
@@ -94,7 +100,7 @@ public final class PerturbationRun {
     }
 
     public enum Event: Sendable {
-        case started(width: Int, height: Int, models: [String], cleanLabel: String, steps: Int)
+        case started(width: Int, height: Int, workWidth: Int, workHeight: Int, models: [String], cleanLabel: String, steps: Int)
         case step(PerturbStepMetrics, steps: Int, secondsLeft: Double)
     }
 
@@ -129,7 +135,7 @@ public final class PerturbationRun {
         let labels = try ModelLoader.labels(request.models[0], flags: request.modelFlags)
         let perturber = try ImagePerturber(image: image, models: models, settings: request.settings)
         let s = request.settings
-        events(.started(width: perturber.width, height: perturber.height, models: models.map(\.name),
+        events(.started(width: perturber.width, height: perturber.height, workWidth: perturber.workWidth, workHeight: perturber.workHeight, models: models.map(\.name),
                         cleanLabel: labels[perturber.cleanClass], steps: s.steps))
         do { try FileManager.default.createDirectory(atPath: request.directory, withIntermediateDirectories: true) } catch {
             throw RunError.write(path: request.directory, reason: "cannot create the output folder: \(error.localizedDescription)")
@@ -171,7 +177,8 @@ public final class PerturbationRun {
         let record = PerturbationRecord(
             version: toolVersion, created: ISO8601DateFormatter().string(from: Date()), image: request.image,
             imageSHA256: try sha256Hex(ofFileAt: request.image), width: perturber.width, height: perturber.height, models: refs,
-            modelFlags: request.modelFlags.isEmpty ? nil : request.modelFlags, settings: s,
+            modelFlags: request.modelFlags.isEmpty ? nil : request.modelFlags, settings: s, stepsDone: perturber.stepsDone,
+            interrupted: !perturber.isFinished, workWidth: perturber.workWidth, workHeight: perturber.workHeight,
             target: s.target.map { RunRecord.Target(index: $0, label: labels[$0]) },
             cleanClass: RunRecord.Target(index: perturber.cleanClass, label: labels[perturber.cleanClass]),
             maxAbsoluteChange: maxChange, l2Norm: l2.squareRoot(), clean: cleanTop, adversarial: advTop,

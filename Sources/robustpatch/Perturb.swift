@@ -29,7 +29,7 @@ struct Perturb: ParsableCommand {
     @Option(help: "fgsm, pgd or eot.") var method: String = "pgd"
     @Option(parsing: .unconditional, help: "Steps (default: fgsm 1, pgd 50, eot 300).") var steps: Int?
     @Option(name: .customLong("step-size"), parsing: .unconditional, help: "pgd: the step in units of epsilon (default 2.5 / steps).") var stepSize: Double?
-    @Option(parsing: .unconditional, help: "eot: Adam's first learning rate in units of epsilon (cosine decay to a tenth; default 0.125).") var lr: Double?
+    @Option(parsing: .unconditional, help: "eot: Adam's first learning rate in units of epsilon (cosine decay to a tenth; default 0.5).") var lr: Double?
     @Option(parsing: .unconditional, help: "eot: transformations per step and model.") var batch = 12
     @Option(help: "eot: whole-image preset: \(ImageTransformDistribution.presetNames.joined(separator: ", ")) (default: wide).") var preset: String?
     @Option(help: "eot: whole-image distribution JSON file (keys rotation, zoom, shift, perspective, brightness, contrast, colorCast, blurSigma, noiseSigma, jpegQuality, background; each {\"min\":…,\"max\":…}).")
@@ -76,9 +76,10 @@ struct Perturb: ParsableCommand {
         var lastPrint = Date.distantPast
         let result = try PerturbationRun(request: request, toolVersion: ToolInfo.version).run(events: { event in
             switch event {
-            case let .started(w, h, names, clean, n):
+            case let .started(w, h, ww, wh, names, clean, n):
                 let goal = settings.target.map { "target \($0) \(labels[$0])" } ?? "untargeted (away from \(clean))"
                 print("perturb: \(image) (\(w)×\(h)), \(settings.method.rawValue) \(settings.norm.rawValue) ε = \(Self.format(settings)), \(goal), on \(names.joined(separator: ", ")), \(n) step\(n == 1 ? "" : "s")")
+                if ww != w || wh != h { print("  EOT works on a \(ww)×\(wh) copy (the model sees \(names.count == 1 ? "" : "at most ")its input size); δ is upsampled to \(w)×\(h) at the end, within the bound") }
             case let .step(m, n, left):
                 if n > 1 && (Date().timeIntervalSince(lastPrint) > 2 || m.step == n) {
                     lastPrint = Date()
@@ -88,7 +89,7 @@ struct Perturb: ParsableCommand {
             }
         }, shouldStop: { Interrupt.requested })
         let r = result.record
-        if Interrupt.requested { print("interrupted: wrote the perturbation reached so far") }
+        if r.interrupted { print("interrupted after \(r.stepsDone) of \(r.settings.steps) steps: wrote the perturbation reached so far (run.json says so)") }
         for (c, a) in zip(r.clean, r.adversarial) {
             let t = r.target.map { t in a.targetProbability.map { String(format: "; p(%@) %.4f", t.label ?? "\(t.index)", $0) } ?? "" } ?? ""
             print(String(format: "  %@: clean %@ %.1f%% → adversarial %@ %.1f%%%@", c.model, c.entries[0].label, c.entries[0].probability * 100,

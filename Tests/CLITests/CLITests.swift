@@ -104,7 +104,7 @@ struct CLITests {
         #expect(gr.status == 0 && FileManager.default.fileExists(atPath: grid), "\(gr.err)")
     }
 
-    @Test("help lists all seven subcommands; each one's --help exits 0 and names its key options")
+    @Test("help lists all eleven subcommands; each one's --help exits 0 and names its key options")
     func help() throws {
         let top = try CLI.run(["--help"])
         #expect(top.status == 0, "robustpatch --help exited \(top.status): \(top.err)")
@@ -118,12 +118,16 @@ struct CLITests {
         // Options that stay whatever else changes in each command (a few per command, not all).
         let keyOptions: [(command: String, options: [String])] = [
             ("generate", ["--target", "--model", "--steps", "--seed", "--out", "--resume"]),
-            ("evaluate", ["--patch", "--samples", "--seed", "--model"]),
+            ("evaluate", ["--patch", "--image", "--samples", "--seed", "--model"]),
             ("grid", ["--patch", "--rows", "--cols", "--out"]),
             ("classify", ["--model", "--top", "--json"]),
             ("calibration-chart", ["--out"]),
             ("calibrate", ["--photo", "--chart", "--out"]),
             ("print", ["--patch", "--size", "--paper", "--dpi"]),
+            ("perturb", ["--image", "--target", "--untargeted", "--epsilon", "--norm", "--method", "--steps", "--out"]),
+            ("sweep", ["--image", "--direction", "--epsilon-max", "--out"]),
+            ("decision-map", ["--image", "--epsilon-max", "--resolution", "--out"]),
+            ("linear-demo", ["--out", "--seed", "--data", "--epsilons"]),
         ]
         for (command, options) in keyOptions {
             #expect(listed.contains(command), "robustpatch --help does not list \(command); it lists \(listed.sorted())")
