@@ -83,20 +83,27 @@ public struct EvaluationJob {
         let record = try PatchEvaluator.evaluate(patches: patches, benches: benches, samples: sampleSet, settings: settings, labels: labels,
                                                  distribution: samplesFile == nil ? dist.value : nil, version: toolVersion, progress: progress)
         if let dir = outDirectory ?? (patches.count == 1 ? patches[0].runDirectory : nil) {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw EvaluationError.write(path: dir, reason: error.localizedDescription)
-            }
-            let jsonPath = (dir as NSString).appendingPathComponent("evaluation.json")
-            do { try record.jsonData().write(to: URL(fileURLWithPath: jsonPath), options: .atomic) } catch {
-                throw EvaluationError.write(path: jsonPath, reason: error.localizedDescription)
-            }
-            written.append(jsonPath)
+            written.append(try Self.writeEvaluationJSON(try record.jsonData(), into: dir))
             if writeReport {
                 written += try ReportWriter.write(record: record, patches: patches, samples: sampleSet, benches: benches, labels: labels,
                                                   distribution: dist.value, directory: dir, seed: seed)
             }
         }
         return Outcome(record: record, written: written)
+    }
+}
+
+extension EvaluationJob {
+    /// Writes `data` as evaluation.json into `dir` (created when needed), atomically; returns its path.
+    static func writeEvaluationJSON(_ data: Data, into dir: String) throws -> String {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw EvaluationError.write(path: dir, reason: error.localizedDescription)
+        }
+        let path = (dir as NSString).appendingPathComponent("evaluation.json")
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw EvaluationError.write(path: path, reason: error.localizedDescription)
+        }
+        return path
     }
 }
 

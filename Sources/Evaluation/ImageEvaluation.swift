@@ -223,16 +223,7 @@ public struct ImageEvaluationJob {
                                            forwardPasses: forwards, elapsedSeconds: Date().timeIntervalSince(started), images: results)
         var written: [String] = []
         let runFolder = subjects.count == 1 && subjects[0].record != nil ? (subjects[0].path as NSString).deletingLastPathComponent : nil
-        if let dir = outDirectory ?? runFolder {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw EvaluationError.write(path: dir, reason: error.localizedDescription)
-            }
-            let path = (dir as NSString).appendingPathComponent("evaluation.json")
-            do { try record.jsonData().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-                throw EvaluationError.write(path: path, reason: error.localizedDescription)
-            }
-            written.append(path)
-        }
+        if let dir = outDirectory ?? runFolder { written.append(try EvaluationJob.writeEvaluationJSON(try record.jsonData(), into: dir)) }
         return Outcome(record: record, written: written)
     }
 
