@@ -61,6 +61,8 @@ let package = Package(
             resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
         .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
+        // 3D objects (issue 22): textured triangle meshes, the OBJ reader, procedural meshes.
+        .target(name: "Meshes"),
 
         // MARK: - Statistics (success counts and their intervals)
         .target(name: "Statistics"),
@@ -100,6 +102,7 @@ let package = Package(
         .testTarget(name: "DrawingTests", dependencies: ["Drawing", "Imaging"]),
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "Runs", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
+        .testTarget(name: "MeshesTests", dependencies: ["Meshes"]),
         .testTarget(name: "LinearModelTests", dependencies: ["LinearModel", "Drawing", "Imaging"]),
     ]
 )
