@@ -394,18 +394,26 @@ public final class ImagePerturber {
 
     /// Renders `photo` for every sample into `images` (parallel over samples).
     func render(slot: Slot, photo: [Float], samples: [ImageSample], into images: Tensor) throws -> [RenderCache] {
-        let pixels = slot.framing.size * slot.framing.size * 3
+        try Self.render(photo, with: slot.renderer, samples: samples, into: images.unsafePointer)
+    }
+
+    /// Renders `photo` for every sample, one (size, size, 3) image after another from `images`,
+    /// in parallel over samples (one at a time to whichever core is free); the caches in sample
+    /// order. What EOT and `evaluate --image` both render with.
+    public static func render(_ photo: [Float], with renderer: ImageRenderer, samples: [ImageSample],
+                              into images: UnsafeMutablePointer<Float>) throws -> [RenderCache] {
+        let pixels = renderer.framing.size * renderer.framing.size * 3
         var caches = [RenderCache?](repeating: nil, count: samples.count)
         var failure: (any Error)? = nil
         let lock = NSLock()
-        let out = UncheckedSendable(images.unsafePointer)
+        let out = UncheckedSendable(images)
         photo.withUnsafeBufferPointer { p in
             caches.withUnsafeMutableBufferPointer { cb in
                 let c = UncheckedSendable(cb)
                 Parallel.forEachItem(samples.count) { i in
                     do {
-                        c.value[i] = try slot.renderer.forward(photo: p, sample: samples[i],
-                                                               image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels))
+                        c.value[i] = try renderer.forward(photo: p, sample: samples[i],
+                                                          image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels))
                     } catch { lock.lock(); failure = failure ?? error; lock.unlock() }
                 }
             }

@@ -290,23 +290,14 @@ final class ImageScorer {
     }
 
     func score(_ photo: [Float], samples: [ImageSample], target: Int?, onBatch: ((Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        let s = model.inputSize, pixels = s * s * 3, k = model.classCount
+        let s = model.inputSize, k = model.classCount
         var outcomes: [SampleOutcome] = []
         var start = 0
         while start < samples.count {
             let chunk = Array(samples[start..<min(start + batch, samples.count)])
-            var failure: (any Error)? = nil
-            let lock = NSLock()
-            let out = UncheckedSendable(images.unsafePointer)
-            let r = renderer
-            photo.withUnsafeBufferPointer { p in
-                Parallel.forEachItem(chunk.count) { i in
-                    do { _ = try r.forward(photo: p, sample: chunk[i], image: UnsafeMutableBufferPointer(start: out.value + i * pixels, count: pixels)) } catch {
-                        lock.lock(); failure = failure ?? error; lock.unlock()
-                    }
-                }
+            do { _ = try ImagePerturber.render(photo, with: renderer, samples: chunk, into: images.unsafePointer) } catch {
+                throw EvaluationError.badSamples("\(error)")
             }
-            if let failure { throw EvaluationError.badSamples("rendering a transformed photo failed: \(failure)") }
             runner.forward(images.unsafePointer, n: chunk.count, height: s, width: s, logits: logits.unsafePointer)
             for i in 0..<chunk.count {
                 outcomes.append(ModelBench.outcome(UnsafePointer(logits.unsafePointer + i * k), k, target: target, clean: -1))

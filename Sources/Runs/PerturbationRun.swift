@@ -159,8 +159,8 @@ public final class PerturbationRun {
             let d = Int((a * 255).rounded()) - Int((o * 255).rounded())
             maxChange = max(maxChange, abs(d)); l2 += Double(d * d) / (255 * 255)
         }
-        let cleanTop = try models.map { try Self.top5($0, original, labels: ModelLoader.labels(request.models[0], flags: request.modelFlags), target: s.target) }
-        let advTop = try models.map { try Self.top5($0, written, labels: ModelLoader.labels(request.models[0], flags: request.modelFlags), target: s.target) }
+        let cleanTop = try models.map { try Self.top5($0, original, labels: labels, target: s.target) }
+        let advTop = try models.map { try Self.top5($0, written, labels: labels, target: s.target) }
         let (perturbationPicture, gain) = PerturbationPictures.perturbation(original: original, adversarial: written)
         try write(perturbationPicture, to: perturbationPath)
         let panel = PerturbationPictures.panel(original: original, perturbation: perturbationPicture, adversarial: written, gain: gain,
