@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["Networks", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: kernelFlags),
 
         // MARK: - Patches
-        .target(name: "Transforms", swiftSettings: kernelFlags),
+        .target(name: "Transforms", dependencies: ["Meshes"], swiftSettings: kernelFlags),
         .target(
             name: "Attack",
             dependencies: ["Networks", "Transforms", "Imaging"],
@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Networks", "Tensors", "Imaging", "Transforms", .product(name: "SwiftProtobuf", package: "swift-protobuf")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TransformsTests", dependencies: ["Transforms", "Imaging", "Meshes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttackTests", dependencies: ["Attack", "Runs", "Networks", "Transforms", "Imaging"]),
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Attack", "Networks", "Transforms", "Imaging"]),

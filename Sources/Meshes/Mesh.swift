@@ -16,10 +16,18 @@ public struct Mesh: Sendable, Equatable {
     public var normals: [SIMD3<Double>]
     /// Three corners each, counter-clockwise seen from outside.
     public var triangles: [[Corner]]
+    /// Per triangle: nil where the texture covers it, or a fixed RGB colour in [0, 1] (a can's
+    /// metal lids, which no label covers and no optimisation changes). Empty: all textured.
+    public var triangleColors: [SIMD3<Double>?]
 
-    public init(positions: [SIMD3<Double>], uvs: [SIMD2<Double>], normals: [SIMD3<Double>] = [], triangles: [[Corner]]) {
+    public init(positions: [SIMD3<Double>], uvs: [SIMD2<Double>], normals: [SIMD3<Double>] = [], triangles: [[Corner]],
+                triangleColors: [SIMD3<Double>?] = []) {
         self.positions = positions; self.uvs = uvs; self.normals = normals; self.triangles = triangles
+        self.triangleColors = triangleColors
     }
+
+    /// Whether triangle `k` shows the texture (not a fixed colour).
+    public func isTextured(_ k: Int) -> Bool { triangleColors.isEmpty || triangleColors[k] == nil }
 
     /// The limits any mesh here keeps (an OBJ asking for more is refused before it is built).
     public static let maxVertices = 1_000_000, maxTriangles = 2_000_000
@@ -32,6 +40,13 @@ public struct Mesh: Sendable, Equatable {
             throw .tooLarge("more than \(Self.maxVertices) vertices")
         }
         guard triangles.count <= Self.maxTriangles else { throw .tooLarge("\(triangles.count) triangles (at most \(Self.maxTriangles))") }
+        guard triangleColors.isEmpty || triangleColors.count == triangles.count else {
+            throw .invalid("\(triangleColors.count) triangle colours for \(triangles.count) triangles")
+        }
+        for (k, c) in triangleColors.enumerated() {
+            if let c, !(0...1).contains(c.x) || !(0...1).contains(c.y) || !(0...1).contains(c.z) { throw .invalid("triangle \(k + 1)'s colour is not RGB in [0, 1]") }
+        }
+        guard triangles.indices.contains(where: isTextured) else { throw .invalid("no triangle shows the texture (all have fixed colours)") }
         for (i, p) in positions.enumerated() where !(p.x.isFinite && p.y.isFinite && p.z.isFinite) { throw .invalid("vertex \(i + 1) is not finite") }
         for (i, t) in uvs.enumerated() where !(t.x.isFinite && t.y.isFinite) { throw .invalid("texture coordinate \(i + 1) is not finite") }
         for (i, n) in normals.enumerated() where !(n.x.isFinite && n.y.isFinite && n.z.isFinite) { throw .invalid("normal \(i + 1) is not finite") }
@@ -56,6 +71,32 @@ public struct Mesh: Sendable, Equatable {
 
     /// The surface area in mm².
     public var surfaceArea: Double { triangles.indices.reduce(0) { $0 + area(of: $1) } }
+
+    /// The area the texture covers in mm² (fixed-colour triangles left out).
+    public var texturedArea: Double { triangles.indices.filter(isTextured).reduce(0) { $0 + area(of: $1) } }
+
+    /// Texture width / height that makes texels square on the surface: for each textured
+    /// triangle, the lengths of the surface vectors that one unit of u and of v span (the
+    /// Jacobian of position by UV); their ratio's area-weighted geometric mean. π·d / h for the
+    /// cylinder's label, the net's proportions for the box, 4/e ≈ 1.47 for the sphere. 1 when no textured
+    /// triangle has a UV area.
+    public var textureAspect: Double {
+        var sum = 0.0, weight = 0.0
+        for k in triangles.indices where isTextured(k) {
+            let t = triangles[k]
+            let p0 = positions[t[0].position], e1 = positions[t[1].position] - p0, e2 = positions[t[2].position] - p0
+            let q0 = uvs[t[0].uv], d1 = uvs[t[1].uv] - q0, d2 = uvs[t[2].uv] - q0
+            let det = d1.x * d2.y - d1.y * d2.x
+            guard abs(det) > 1e-15 else { continue }
+            // [e1 e2] = J [d1 d2]  =>  J = [e1 e2] [d1 d2]^-1; columns: d position / du, d position / dv.
+            let ju = (e1 * d2.y - e2 * d1.y) / det, jv = (e2 * d1.x - e1 * d2.x) / det
+            let lu = (ju * ju).sum().squareRoot(), lv = (jv * jv).sum().squareRoot()
+            guard lu > 0, lv > 0 else { continue }
+            let a = area(of: k)
+            sum += a * log(lu / lv); weight += a
+        }
+        return weight > 0 ? exp(sum / weight) : 1
+    }
 
     /// The axis-aligned bounding box (min, max) of the positions.
     public var bounds: (min: SIMD3<Double>, max: SIMD3<Double>) {

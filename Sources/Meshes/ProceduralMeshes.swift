@@ -1,14 +1,19 @@
 // Built-in meshes with UV maps, in millimetres, centred on the origin, y up:
-// - cylinder: the side only (a can's or bottle's label): u = angle around the axis / 360°
-//   (the seam at u = 0 and 1 has its vertices twice), v = height from the bottom;
+// - cylinder: the side is the label: u = angle around the axis / 360° (the seam at u = 0 and 1
+//   has its vertices twice), v = height from the bottom; the two lids are fixed-colour discs;
 // - box: six faces on a cross-shaped net (the printable cereal-box layout): the side faces in a
 //   row (front, right, back, left), top and bottom above and below the front;
 // - sphere: latitude–longitude (u = longitude / 360°, v = latitude from the south pole).
 import Foundation
 
 extension Mesh {
-    /// The side of a cylinder of `diameter` × `height` with `segments` facets around.
-    public static func cylinder(diameter: Double, height: Double, segments: Int = 64) throws(MeshError) -> Mesh {
+    /// The colour of a drinks can's lids: brushed aluminium.
+    public static let lidColor = SIMD3(0.78, 0.78, 0.80)
+
+    /// A cylinder of `diameter` × `height` with `segments` facets around: the side carries the
+    /// texture; with `lids`, the top and bottom are closed by discs of `lidColor` (so that a view
+    /// from above shows a lid, not the inside).
+    public static func cylinder(diameter: Double, height: Double, segments: Int = 64, lids: Bool = true) throws(MeshError) -> Mesh {
         try checkSize(["diameter": diameter, "height": height], segments: segments, range: 3...4096)
         let r = diameter / 2
         var positions: [SIMD3<Double>] = [], uvs: [SIMD2<Double>] = [], normals: [SIMD3<Double>] = [], triangles: [[Corner]] = []
@@ -27,7 +32,24 @@ extension Mesh {
             triangles.append([corner(b0), corner(b1), corner(t1)])
             triangles.append([corner(b0), corner(t1), corner(t0)])
         }
-        let mesh = Mesh(positions: positions, uvs: uvs, normals: normals, triangles: triangles)
+        var colors: [SIMD3<Double>?] = Array(repeating: nil, count: triangles.count)
+        if lids {
+            // A fan around a centre vertex at each end; normals along the axis; the corners'
+            // texture coordinate is unused (the colour is fixed), any valid index will do.
+            for (k, y) in [-height / 2, height / 2].enumerated() {
+                let up = k == 1
+                positions.append(SIMD3(0, y, 0)); normals.append(SIMD3(0, up ? 1 : -1, 0))
+                let centre = positions.count - 1, n = normals.count - 1
+                for i in 0..<segments {
+                    let a = Corner(position: 2 * i + k, uv: 0, normal: n), b = Corner(position: 2 * (i + 1) + k, uv: 0, normal: n)
+                    let c = Corner(position: centre, uv: 0, normal: n)
+                    // Counter-clockwise seen from outside: from above for the top lid, from below for the bottom one.
+                    triangles.append(up ? [c, a, b] : [c, b, a])
+                    colors.append(lidColor)
+                }
+            }
+        }
+        let mesh = Mesh(positions: positions, uvs: uvs, normals: normals, triangles: triangles, triangleColors: lids ? colors : [])
         try mesh.validate()
         return mesh
     }

@@ -23,6 +23,8 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The output path does not end in ".png".
     case outputNotPNG(path: String)
     case writeFailed(path: String, reason: String)
+    /// A wrap-around label for a 3D object cannot be made (see `WrapLabelProblem`).
+    case wrapLabel(WrapLabelProblem)
 
     public var description: String {
         switch self {
@@ -65,6 +67,8 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
         case .writeFailed(let path, let reason):
             // The reason may already carry its own advice (Imaging's PNG writer); say it once.
             return "\(path): could not write (\(reason))." + (reason.contains("Check that") ? "" : " Check that the folder exists and is writable.")
+        case .wrapLabel(let problem):
+            return problem.description
         }
     }
 

@@ -110,8 +110,8 @@ struct Taps {
 
 /// Per-call constants of the warp: patchFromScene, the depth row of sceneFromPatch, the layout.
 struct WarpGeometry {
-    let p: (Double, Double, Double, Double, Double, Double, Double, Double, Double)  // patchFromScene
-    let depthRow: (Double, Double, Double)                                           // sceneFromPatch row 3
+    var p: (Double, Double, Double, Double, Double, Double, Double, Double, Double)  // patchFromScene
+    var depthRow: (Double, Double, Double)                                           // sceneFromPatch row 3
     let widths: [Int32], heights: [Int32], offsets: [Int32]
     let levels: Int
     let textureWidth: Double, textureHeight: Double

@@ -20,6 +20,9 @@ public struct RenderCache: Sendable {
     let taps: [Taps]
     /// The sample's motion blur and resampling operators (nil when off), built once for both passes.
     let motion: MotionBlur?, resample: SeparableResample?
+    /// Mesh renders: each box pixel's shade (the factor between the printed texture and the
+    /// lighting's input); empty for patches (where it is 1).
+    var shade: [Float] = []
 }
 
 /// Renders patch textures of a fixed size into scenes of a fixed size (see the module's
@@ -27,6 +30,9 @@ public struct RenderCache: Sendable {
 public struct Renderer: Sendable {
     public let textureWidth: Int, textureHeight: Int
     public let sceneWidth: Int, sceneHeight: Int
+    /// The 3D object the texture covers (Renderer+Mesh.swift); nil for a flat patch. Samples must
+    /// then carry an `object` pose, and their patch pose is not used.
+    public let mesh: MeshSurface?
     /// Whether `backward` runs the camera effects' adjoints only on the windows around the patch
     /// that the texture's gradient depends on (the default), or on windows that are the whole
     /// image (the reference: the same values, bit for bit; tests compare the two).
@@ -43,12 +49,16 @@ public struct Renderer: Sendable {
     /// Lower bound inside the gamma power, so that d/dl l^γ stays finite at 0 (γ < 1).
     public static let gammaEpsilon: Float = 1e-5
 
-    public init(textureWidth: Int, textureHeight: Int, sceneWidth: Int, sceneHeight: Int) throws {
+    public init(textureWidth: Int, textureHeight: Int, sceneWidth: Int, sceneHeight: Int, mesh: MeshSurface? = nil) throws {
         for (name, v) in [("textureWidth", textureWidth), ("textureHeight", textureHeight), ("sceneWidth", sceneWidth), ("sceneHeight", sceneHeight)] {
             guard v > 0, v <= 1 << 15 else { throw TransformError.outOfRange(field: name, value: Double(v), allowed: "1...32768") }
         }
+        if let mesh, mesh.textureWidth != textureWidth || mesh.textureHeight != textureHeight {
+            throw TransformError.invalid(field: "mesh", reason: "prepared for a \(mesh.textureWidth)×\(mesh.textureHeight) texture, not \(textureWidth)×\(textureHeight)")
+        }
         self.textureWidth = textureWidth; self.textureHeight = textureHeight
         self.sceneWidth = sceneWidth; self.sceneHeight = sceneHeight
+        self.mesh = mesh
     }
 
     func check(_ n: Int, _ name: String, _ h: Int, _ w: Int, _ c: Int) throws {
@@ -114,8 +124,19 @@ public struct Renderer: Sendable {
         try check(image.count, "image", H, W, 3)
         guard let tex = texture.baseAddress, let msk = mask.baseAddress,
               let img = image.baseAddress else { throw TransformError.invalid(field: "buffers", reason: "empty buffer") }
-        let sceneFromPatch = try sample.sceneFromPatch(textureWidth: tw, textureHeight: th, sceneWidth: W, sceneHeight: H)
-        let patchFromScene = try sceneFromPatch.inverse(name: "sceneFromPatch")
+        let sceneFromPatch: Homography, patchFromScene: Homography
+        switch (mesh, sample.object) {
+        case (nil, nil):
+            sceneFromPatch = try sample.sceneFromPatch(textureWidth: tw, textureHeight: th, sceneWidth: W, sceneHeight: H)
+            patchFromScene = try sceneFromPatch.inverse(name: "sceneFromPatch")
+        case (_?, _?):
+            try sample.validate()
+            (sceneFromPatch, patchFromScene) = (.identity, .identity)
+        case (nil, _?):
+            throw TransformError.invalid(field: "object", reason: "the sample poses a 3D object, but this renderer draws a flat patch (no mesh); use a distribution without `object`, or render with a mesh")
+        case (_?, nil):
+            throw TransformError.invalid(field: "object", reason: "this renderer draws a mesh, and the sample has no object pose; use a distribution with `object` (the preset `object`)")
+        }
 
         // 1. Printer: printed = clamp(gain_c · t + bias_c, 0, 1).
         let layout = MipLayout(width: tw, height: th)
@@ -144,6 +165,56 @@ public struct Renderer: Sendable {
             Mip.build(mp.baseAddress!, layout, channels: 1)
         }
 
+        fillScene(img)
+        let surface: SurfaceComposite
+        if let mesh, let pose = sample.object {
+            surface = try pyr.withUnsafeBufferPointer { pp in
+                try mpyr.withUnsafeBufferPointer { mp in
+                    try meshComposite(mesh, pose: pose, sample: sample, pyramid: pp.baseAddress!, maskPyramid: mp.baseAddress!, layout: layout, image: img)
+                }
+            }
+        } else {
+            surface = patchComposite(sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene, sample: sample, pyramid: pyr, maskPyramid: mpyr,
+                                     layout: layout, image: img)
+        }
+        let box = surface.box
+
+        // 7. Camera effects on the whole image: motion blur, defocus blur, resampling, noise, JPEG.
+        let n = H * W * 3
+        let optics = cameraOperators(sample)
+        let kernel = Blur.kernel(sigma: sample.blurSigma)
+        if optics.motion != nil || optics.resample != nil || !kernel.isEmpty {
+            // Scratch: a copy of the image (the operators' input) and their intermediate.
+            // Written before it is read: no zero fill (1.2 MB per sample at 224 × 224).
+            var scratch = scratchBuffer(2 * n + (W + kernel.count) * 3)
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let copy = sp.baseAddress!, tmp = copy + n, pad = tmp + n
+                if let motion = optics.motion {
+                    copy.update(from: img, count: n)
+                    motion.forward(copy, into: img, tmp: tmp)
+                }
+                if !kernel.isEmpty { Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad) }
+                if let resample = optics.resample {
+                    copy.update(from: img, count: n)
+                    resample.forward(copy, into: img, tmp: tmp)
+                }
+            }
+        }
+        if sample.noiseSigma > 0 { Noise.add(img, count: n, sigma: Float(sample.noiseSigma), seed: sample.noiseSeed) }
+        if let q = sample.jpegQuality { JPEGLike.apply(img, width: W, height: H, quality: q) }
+        for i in 0..<n { img[i] = min(max(img[i], 0), 1) }
+
+        return RenderCache(sample: sample, sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene,
+                           x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1,
+                           alpha: surface.alpha, warped: surface.warped, printerSlope: slope, layout: layout, taps: surface.taps,
+                           motion: optics.motion, resample: optics.resample, shade: surface.shade)
+    }
+
+    /// Steps 3–6 for a flat patch: the warp of texture and mask, lighting and composite over `img`.
+    private func patchComposite(sceneFromPatch: Homography, patchFromScene: Homography, sample: TransformSample,
+                                pyramid pyr: [Float], maskPyramid mpyr: [Float], layout: MipLayout,
+                                image img: UnsafeMutablePointer<Float>) -> SurfaceComposite {
+        let W = sceneWidth
         // 3. Bounding box of the patch (its mask ramp included), clipped to the scene.
         let box = boundingBox(sceneFromPatch)
         let bw = box.x1 - box.x0, bh = box.y1 - box.y0
@@ -152,7 +223,6 @@ public struct Renderer: Sendable {
         var seen: [Taps] = []
         seen.reserveCapacity(bw * bh)
 
-        fillScene(img)
         let geo = WarpGeometry(patchFromScene: patchFromScene, sceneFromPatch: sceneFromPatch, layout: layout, cullsFar: cullsFarPixels)
         let light = Lighting(sample)
         pyr.withUnsafeBufferPointer { pp in
@@ -185,35 +255,7 @@ public struct Renderer: Sendable {
             }
         }
 
-        // 7. Camera effects on the whole image: motion blur, defocus blur, resampling, noise, JPEG.
-        let n = H * W * 3
-        let optics = cameraOperators(sample)
-        let kernel = Blur.kernel(sigma: sample.blurSigma)
-        if optics.motion != nil || optics.resample != nil || !kernel.isEmpty {
-            // Scratch: a copy of the image (the operators' input) and their intermediate.
-            // Written before it is read: no zero fill (1.2 MB per sample at 224 × 224).
-            var scratch = scratchBuffer(2 * n + (W + kernel.count) * 3)
-            scratch.withUnsafeMutableBufferPointer { sp in
-                let copy = sp.baseAddress!, tmp = copy + n, pad = tmp + n
-                if let motion = optics.motion {
-                    copy.update(from: img, count: n)
-                    motion.forward(copy, into: img, tmp: tmp)
-                }
-                if !kernel.isEmpty { Blur.forward(img, width: W, height: H, kernel: kernel, tmp: tmp, pad: pad) }
-                if let resample = optics.resample {
-                    copy.update(from: img, count: n)
-                    resample.forward(copy, into: img, tmp: tmp)
-                }
-            }
-        }
-        if sample.noiseSigma > 0 { Noise.add(img, count: n, sigma: Float(sample.noiseSigma), seed: sample.noiseSeed) }
-        if let q = sample.jpegQuality { JPEGLike.apply(img, width: W, height: H, quality: q) }
-        for i in 0..<n { img[i] = min(max(img[i], 0), 1) }
-
-        return RenderCache(sample: sample, sceneFromPatch: sceneFromPatch, patchFromScene: patchFromScene,
-                           x0: box.x0, y0: box.y0, x1: box.x1, y1: box.y1,
-                           alpha: alpha, warped: warped, printerSlope: slope, layout: layout, taps: seen,
-                           motion: optics.motion, resample: optics.resample)
+        return SurfaceComposite(box: box, alpha: alpha, warped: warped, shade: [], taps: seen)
     }
 
     /// Array convenience: returns the image (H, W, 3) and the cache.
@@ -305,6 +347,7 @@ public struct Renderer: Sendable {
         let layout = cache.layout
         var dpyr = [Float](repeating: 0, count: layout.totalPixels * 3)      // (levels…, 3)
         let light = Lighting(cache.sample)
+        let shaded = !cache.shade.isEmpty
         var next = 0
         g.withUnsafeBufferPointer { gp in
             cache.alpha.withUnsafeBufferPointer { ap in
@@ -319,9 +362,10 @@ public struct Renderer: Sendable {
                                 let t = cache.taps[next]
                                 next += 1
                                 let o = (y * W + x) * 3
-                                let dr = light.backward(wp[bi * 3], 0, a * gp[o])
-                                let dg = light.backward(wp[bi * 3 + 1], 1, a * gp[o + 1])
-                                let db = light.backward(wp[bi * 3 + 2], 2, a * gp[o + 2])
+                                var dr = light.backward(wp[bi * 3], 0, a * gp[o])
+                                var dg = light.backward(wp[bi * 3 + 1], 1, a * gp[o + 1])
+                                var db = light.backward(wp[bi * 3 + 2], 2, a * gp[o + 2])
+                                if shaded { let s = cache.shade[bi]; dr *= s; dg *= s; db *= s }
                                 t.a.scatter(D, dr, dg, db)
                                 if t.twoLevels { t.b.scatter(D, dr, dg, db) }
                             }

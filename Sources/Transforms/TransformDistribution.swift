@@ -82,6 +82,9 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     public var motionBlurLength: ValueRange = .fixed(0)
     /// Camera resolution as a fraction of the image size, in [0.05, 1] (1 = no resampling).
     public var resampleScale: ValueRange = .fixed(1)
+    /// When set, samples show a 3D object posed by these ranges (rendered by a `Renderer` with a
+    /// mesh); the patch pose ranges (yaw, pitch, roll, size or distance, placement) are not used.
+    public var object: ObjectPoseDistribution? = nil
 
     /// The identity distribution (see field defaults).
     public init() {}
@@ -109,7 +112,8 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     /// Throws a `TransformError` naming the first bad field.
     public func validate() throws {
         try Check.within(fieldOfViewDegrees, 1, 179, "fieldOfViewDegrees", open: true)
-        try checkPatchFits()   // before the ranges, so that a too-big patch gets its own message
+        try object?.validate()
+        if object == nil { try checkPatchFits() }   // before the ranges, so that a too-big patch gets its own message
         try yaw.validate("yaw", -89, 89, open: true)
         try pitch.validate("pitch", -89, 89, open: true)
         try roll.validate("roll", -360, 360)
@@ -172,7 +176,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case fieldOfViewDegrees, yaw, pitch, roll, size, distance, placement, brightness, offset, contrast,
              colorCast, gamma, printerGain, printerBias, printerChannelGain, printerChannelBias, printerSaturation, blurSigma, noiseSigma,
-             jpegQuality, motionBlurLength, resampleScale
+             jpegQuality, motionBlurLength, resampleScale, object
     }
 
     /// Any key, to find the ones a distribution does not have (a misspelt "rol" would otherwise
@@ -217,6 +221,7 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         jpegQuality = try c.decodeIfPresent(ValueRange.self, forKey: .jpegQuality)
         motionBlurLength = try c.decodeIfPresent(ValueRange.self, forKey: .motionBlurLength) ?? d.motionBlurLength
         resampleScale = try c.decodeIfPresent(ValueRange.self, forKey: .resampleScale) ?? d.resampleScale
+        object = try c.decodeIfPresent(ObjectPoseDistribution.self, forKey: .object)
         try validate()
     }
 
@@ -318,12 +323,26 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         return d
     }()
 
-    public static let presetNames = ["physical", "digital", "tabletop", "photo", "identity"]
+    /// A 3D object (a can, a box) standing on a table, photographed: `ObjectPoseDistribution`'s
+    /// default (turned anywhere about its axis, seen from 0–30° above, 30–50 % of the frame's
+    /// height anywhere in it, light from any side) with the lighting, printer and camera effects
+    /// of `physical`. `generate --mesh` trains on it and `evaluate` judges such runs on it.
+    public static let object: TransformDistribution = {
+        var d = physical
+        d.yaw = .fixed(0); d.pitch = .fixed(0); d.roll = .fixed(0)
+        d.size = .fixed(0.3)
+        d.placement = .anywhere(fullyInside: true)
+        d.object = ObjectPoseDistribution()
+        return d
+    }()
 
-    /// "physical", "digital", "tabletop", "photo" or "identity" (case-insensitive).
+    public static let presetNames = ["physical", "digital", "tabletop", "photo", "object", "identity"]
+
+    /// "physical", "digital", "tabletop", "photo", "object" or "identity" (case-insensitive).
     public static func preset(named name: String) throws -> TransformDistribution {
         switch name.lowercased() {
         case "physical": return .physical
+        case "object": return .object
         case "digital": return .digital
         case "tabletop": return .tabletop
         case "photo": return .photo

@@ -41,6 +41,9 @@ public struct TransformSample: Codable, Sendable, Equatable {
     /// Camera resolution relative to the image: the image is resampled down to this fraction of
     /// its size and back up (1 = none).
     public var resampleScale: Double = 1
+    /// When set, the sample shows a 3D object (a `Renderer` with a mesh) in this pose, and the
+    /// patch pose (yaw, pitch, roll, size, centre, quadrilateral) is not used.
+    public var object: ObjectPose? = nil
 
     /// A sample; the defaults are the identity (fronto-parallel patch of width 0.3 at the
     /// centre, no lighting/printer/camera effect).
@@ -84,6 +87,7 @@ public struct TransformSample: Codable, Sendable, Equatable {
         try Check.within(motionBlurLength, 0, 50, "motionBlurLength")
         try Check.within(motionBlurAngle, -360, 360, "motionBlurAngle")
         try Check.within(resampleScale, 0.05, 1, "resampleScale")
+        try object?.validate()
     }
 
     public init(from decoder: any Decoder) throws {
@@ -104,6 +108,7 @@ public struct TransformSample: Codable, Sendable, Equatable {
         motionBlurAngle = try c.decodeIfPresent(Double.self, forKey: .motionBlurAngle) ?? 0
         resampleScale = try c.decodeIfPresent(Double.self, forKey: .resampleScale) ?? 1
         printerSaturation = try c.decodeIfPresent(Double.self, forKey: .printerSaturation) ?? 1
+        object = try c.decodeIfPresent(ObjectPose.self, forKey: .object)
         try validate()
     }
 
@@ -185,6 +190,7 @@ extension TransformDistribution {
         s.motionBlurAngle = uniform(0, 180, &rng)
         s.resampleScale = uniform(resampleScale.min, resampleScale.max, &rng)
         if printerSaturation != .fixed(1) { s.printerSaturation = uniform(printerSaturation.min, printerSaturation.max, &rng) }
+        if let object { s.object = object.sample(using: &rng) }
         return s
     }
 }

@@ -62,11 +62,17 @@ struct MeshesTests {
         #expect { try OBJReader.parse(Data([0xFF, 0xFE, 0x00, 0x80])) } throws: { "\($0)".contains("not text") }
     }
 
-    @Test("a 330 ml can: the side's area is π·d·h, UVs wrap once around, faces point outward")
+    @Test("a 330 ml can: the label's area is π·d·h, the lids' π·d²/2, UVs wrap once around, faces point outward, texels square at π·d/h")
     func cylinder() throws {
         let m = try Mesh.cylinder(diameter: 66, height: 115, segments: 256)
         let exact = Double.pi * 66 * 115
-        #expect(abs(m.surfaceArea - exact) / exact < 1e-3)
+        #expect(abs(m.texturedArea - exact) / exact < 1e-3)
+        let lids = Double.pi * 66 * 66 / 2
+        #expect(abs(m.surfaceArea - m.texturedArea - lids) / lids < 1e-3)
+        #expect(m.triangleColors.count == m.triangles.count && m.triangleColors.filter { $0 != nil }.count == 2 * 256)
+        #expect(abs(m.textureAspect - Double.pi * 66 / 115) < 1e-4)   // 256 flat facets: a little shorter around
+        let open = try Mesh.cylinder(diameter: 66, height: 115, segments: 16, lids: false)
+        #expect(open.triangleColors.isEmpty && open.triangles.count == 32)
         #expect(m.uvs.allSatisfy { (0...1).contains($0.x) && (0...1).contains($0.y) })
         #expect(m.uvs.map(\.x).max() == 1 && m.uvs.map(\.x).min() == 0)
         try Self.expectOutward(m)
@@ -79,6 +85,9 @@ struct MeshesTests {
         let m = try Mesh.sphere(diameter: 100, segments: 128)
         let exact = Double.pi * 100 * 100
         #expect(abs(m.surfaceArea - exact) / exact < 2e-3)
+        // Latitude–longitude: u spans 2·cos(latitude) times what v does; the area-weighted
+        // geometric mean of 2·cos over the sphere is 4/e (texels square at latitude ±42.6°).
+        #expect(abs(m.textureAspect - 4 / M_E) < 0.01)
         try Self.expectOutward(m)
     }
 
@@ -89,6 +98,7 @@ struct MeshesTests {
         #expect(abs(m.surfaceArea - 2 * (w * h + w * d + h * d)) < 1e-6)
         try Self.expectOutward(m)
         let netW = 2 * w + 2 * d, netH = h + 2 * d
+        #expect(abs(m.textureAspect - netW / netH) < 1e-9)
         for t in m.triangles {
             // Each triangle's area on the net (in mm, from its UVs) equals its area on the box.
             let p = t.map { m.uvs[$0.uv] * SIMD2(netW, netH) }

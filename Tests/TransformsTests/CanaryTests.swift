@@ -1,5 +1,6 @@
 // Renders many samples of every preset into an image followed by a canary region: the renderer
 // must never write outside the (H, W, 3) image it was given.
+import Meshes
 import Testing
 import Transforms
 
@@ -7,7 +8,9 @@ import Transforms
 func rendererStaysInBounds(_ preset: String) throws {
     let d = try TransformDistribution.preset(named: preset)
     let (tw, th, sw, sh) = (64, 64, 224, 224)
-    let r = try Renderer(textureWidth: tw, textureHeight: th, sceneWidth: sw, sceneHeight: sh)
+    // The object preset poses a 3D object: render a can.
+    let mesh = d.object == nil ? nil : try MeshSurface(mesh: try Mesh.cylinder(diameter: 66, height: 115), textureWidth: tw, textureHeight: th)
+    let r = try Renderer(textureWidth: tw, textureHeight: th, sceneWidth: sw, sceneHeight: sh, mesh: mesh)
     let tex = randomBuffer(tw * th * 3, seed: 1), mask = try Mask.circle(width: tw, height: th).alpha
     let scene = randomBuffer(sw * sh * 3, seed: 2)
     let n = sw * sh * 3, guardCount = 4096
