@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Transforms", dependencies: ["Meshes"], swiftSettings: kernelFlags),
         .target(
             name: "Attack",
-            dependencies: ["Networks", "Transforms", "Imaging"],
+            dependencies: ["Networks", "Transforms", "Imaging", "Meshes"],
             resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
         .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
@@ -69,8 +69,8 @@ let package = Package(
 
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Statistics", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
-        .target(name: "Evaluation", dependencies: ["Statistics", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Meshes", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Statistics", "Meshes", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
         .target(
@@ -86,7 +86,7 @@ let package = Package(
         // MARK: - Command-line tools
         .executableTarget(
             name: "robustpatch",
-            dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", "LinearModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Meshes", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", "LinearModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "ONNX", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
         // MARK: - Tests

@@ -1,5 +1,6 @@
 // GenerateConfig: every setting of one patch-generation run, as a Codable value. It is written
 // into the run record and the checkpoint, so a run can be reproduced or resumed exactly.
+import Meshes
 import Networks
 import Transforms
 
@@ -84,6 +85,16 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
     /// (`TexturePyramid`), which Adam steps instead of the texels; nil or 1 = off. Optional so
     /// that records written before it existed still read.
     public var pyramidLevels: Int? = nil
+    /// A 3D object whose surface the texture covers (issue 22); nil for a flat patch. The texture
+    /// then has the mesh's square-texel aspect (`Mesh.textureAspect`) with `textureSide` on its
+    /// longer side, no mask (the surface is its outline), and the distribution must pose objects
+    /// (`TransformDistribution.object`).
+    public var mesh: MeshSpec? = nil
+
+    /// `textureSide` of mesh runs when none is given: a can's 207 mm label at 1.6 mm a texel.
+    public static let defaultMeshTextureSide = 128
+    /// Steps of mesh runs when none are given.
+    public static let defaultMeshSteps = 600
 
     /// ε of `LossKind.crossEntropyFloor` when none is given.
     public static let defaultProbabilityFloor = 0.05
@@ -149,6 +160,21 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
             throw bad(.palettePath, "is the printable palette of the non-printability loss, which is off; give \(GenerateSetting.npsWeight.mention) a weight too (0.05 is usual)")
         }
         try distribution.validate()
+        if mesh != nil && distribution.object == nil {
+            throw bad(.mesh, "textures a 3D object, so the distribution must pose it: use the preset `object` (the default with a mesh) or a JSON distribution with an \"object\" field")
+        }
+        if mesh == nil && distribution.object != nil {
+            throw bad(.mesh, "is not given, but the distribution poses a 3D object (its \"object\" field): give a mesh (cylinder, box, sphere or an .obj), or use a patch preset such as physical")
+        }
+    }
+
+    /// The texture size: the shape's for a patch, the mesh's square-texel aspect for a mesh.
+    public func textureSize(mesh loaded: Mesh? = nil) throws -> (width: Int, height: Int) {
+        guard let spec = mesh else { return try shape.textureSize(side: textureSide) }
+        let m: Mesh
+        do { m = try loaded ?? spec.load() } catch { throw AttackError.invalidSetting(.mesh, "\(spec): \(error)") }
+        let aspect = min(max(m.textureAspect, 0.1), 10)
+        return try PatchShape.rectangle(width: aspect, height: 1).textureSize(side: textureSide)
     }
 }
 
@@ -156,7 +182,7 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
 public enum GenerateSetting: String, Sendable, CaseIterable {
     case models, steps, batch, textureSide, tvWeight, npsWeight, finalLearningRateFraction, marginKappa, learningRate, loss
     case probabilityFloor, focalGamma, target, averageDecay, pyramidLevels, validationSamples, checkpointEvery
-    case periodicValidationSamples, paletteRGB, validateEvery, palettePath, shape
+    case periodicValidationSamples, paletteRGB, validateEvery, palettePath, shape, mesh
 
     /// Another setting named inside a problem text: "`npsWeight`". `AttackError`'s description
     /// shows it as the property name; the CLI replaces it with its flag.

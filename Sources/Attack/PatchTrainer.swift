@@ -4,6 +4,7 @@
 // Deterministic for a seed and thread count: per-sample gradients are summed in sample order.
 import Foundation
 import Imaging
+import Meshes
 import Networks
 import Transforms
 
@@ -57,11 +58,11 @@ final class ModelSlot {
     var batchImages: Tensor
     var caches: [RenderCache?]
 
-    init(model: any ImageModel, textureWidth: Int, textureHeight: Int, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
+    init(model: any ImageModel, textureWidth: Int, textureHeight: Int, mesh: MeshSurface?, train: SceneSet, validation: SceneSet, batch: Int, augment: Bool) throws {
         self.model = model
         runner = model.makeRunner()
         let s = model.inputSize
-        renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s)
+        renderer = try Renderer(textureWidth: textureWidth, textureHeight: textureHeight, sceneWidth: s, sceneHeight: s, mesh: mesh)
         trainScenes = augment ? try train.augmentedSquares(size: s) : try train.squares(size: s)
         validationScenes = try validation.squares(size: s)
         batchImages = Tensor(zeros: [batch, s, s, 3])
@@ -80,6 +81,8 @@ public final class PatchTrainer {
     public private(set) var state: TrainingState
     public let mask: Mask
     public let textureWidth: Int, textureHeight: Int
+    /// The 3D object the texture covers (`GenerateConfig.mesh`); nil for a patch.
+    public let meshSurface: MeshSurface?
     let slots: [ModelSlot]
     let palette: PrintablePalette?
     /// The multi-scale parameterisation (GenerateConfig.pyramidLevels > 1); nil when off.
@@ -92,19 +95,31 @@ public final class PatchTrainer {
     public init(config: GenerateConfig, models: [any ImageModel], train: SceneSet, validation: SceneSet, resume: TrainingState? = nil) throws {
         try config.validate()
         self.config = config
-        let (tw, th) = try config.shape.textureSize(side: config.textureSide)
+        let mesh: Mesh?
+        do { mesh = try config.mesh?.load() } catch { throw AttackError.invalidSetting(.mesh, "\(config.mesh!): \(error)") }
+        let (tw, th) = try config.textureSize(mesh: mesh)
         // evaluate and print take textures of Image.patchTextureSides; so does generate.
         guard min(tw, th) >= Image.patchTextureSides.lowerBound else {
-            throw AttackError.invalidSetting(.shape, "\(config.shape) with a texture side of \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least \(Image.patchTextureSides.lowerBound) texels a side; "
-                                        + "raise the texture side to \(Int((Double(config.textureSide) * Double(Image.patchTextureSides.lowerBound) / Double(min(tw, th))).rounded(.up))) or use a less elongated shape")
+            let what = config.mesh.map { "the \($0)" } ?? "\(config.shape)"
+            throw AttackError.invalidSetting(config.mesh == nil ? .shape : .textureSide, "\(what) with a texture side of \(config.textureSide) gives a \(tw)×\(th) texture, and a patch needs at least \(Image.patchTextureSides.lowerBound) texels a side; "
+                                        + "raise the texture side to \(Int((Double(config.textureSide) * Double(Image.patchTextureSides.lowerBound) / Double(min(tw, th))).rounded(.up)))" + (config.mesh == nil ? " or use a less elongated shape" : ""))
         }
         textureWidth = tw; textureHeight = th
-        mask = try config.shape.mask(width: tw, height: th)
+        var surface: MeshSurface? = nil
+        if let mesh {
+            mask = try Mask.full(width: tw, height: th)
+            do { surface = try MeshSurface(mesh: mesh, textureWidth: tw, textureHeight: th) } catch {
+                throw AttackError.invalidSetting(.mesh, "\(config.mesh!): \(error)")
+            }
+        } else {
+            mask = try config.shape.mask(width: tw, height: th)
+        }
+        meshSurface = surface
         let levels = config.pyramidLevels ?? 1
         let pyr = levels > 1 ? try TexturePyramid(width: tw, height: th, levels: levels) : nil
         pyramid = pyr
         for m in models where m.inputSize < 32 { throw AttackError.badOption("model \(m.name) input \(m.inputSize) is too small") }
-        slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
+        slots = try models.map { try ModelSlot(model: $0, textureWidth: tw, textureHeight: th, mesh: surface, train: train, validation: validation, batch: config.batch, augment: config.augmentScenes) }
         if config.npsWeight > 0 {
             if let rgb = config.paletteRGB {
                 palette = try PrintablePalette(colors: rgb.map { SIMD3($0[0], $0[1], $0[2]) })
@@ -130,11 +145,7 @@ public final class PatchTrainer {
             state = r
         } else {
             var rng = SplitMix64(seed: config.seed)
-            var tex = (0..<(tw * th * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
-            if let path = config.initTexturePath {
-                let img = try Image.read(from: path).rgb
-                tex = img.resized(width: tw, height: th).pixels.map { min(max($0, 0), 1) }
-            }
+            let tex = try Self.initialTexture(config: config, width: tw, height: th, rng: &rng)
             state = TrainingState(texture: tex, adam: Adam(parameterCount: pyr?.parameterCount ?? tex.count), rng: rng)
             state.pyramid = pyr?.parameters(forTexture: tex)
             if config.averageDecay != nil { state.averageTexture = tex }
@@ -145,6 +156,24 @@ public final class PatchTrainer {
     }
 
     public var isFinished: Bool { state.step >= config.steps }
+
+    /// The texture a run starts from: `initTexturePath` resized to the texture (values clamped to
+    /// [0, 1]), else uniform noise drawn from `rng` (seeded with the run's seed, which the noise
+    /// draws advance in either case).
+    public static func initialTexture(config: GenerateConfig, width tw: Int, height th: Int, rng: inout SplitMix64) throws -> [Float] {
+        var tex = (0..<(tw * th * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
+        if let path = config.initTexturePath {
+            let img = try Image.read(from: path).rgb
+            tex = img.resized(width: tw, height: th).pixels.map { min(max($0, 0), 1) }
+        }
+        return tex
+    }
+
+    /// The run's starting texture, as `initialTexture` with the run's seed.
+    public static func initialTexture(config: GenerateConfig, width: Int, height: Int) throws -> [Float] {
+        var rng = SplitMix64(seed: config.seed)
+        return try initialTexture(config: config, width: width, height: height, rng: &rng)
+    }
 
     /// One optimisation step. Returns its metrics (also appended to the curve).
     @discardableResult

@@ -11,7 +11,7 @@ import Transforms
 
 public struct EvaluationSettings: Sendable {
     /// Control textures to evaluate with the patch's mask on the same samples.
-    public var controls: [ControlKind] = ControlKind.allCases
+    public var controls: [ControlKind] = ControlKind.defaults(forMesh: false)
     /// Controls use the first this many samples (nil = all).
     public var controlSamples: Int? = nil
     /// Bins per factor.
@@ -45,15 +45,15 @@ public enum PatchEvaluator {
             var perModel: [ModelEvaluation] = []
             for bench in benches {
                 let t0 = Date()
-                let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples.samples[...], target: patch.target) { done in
+                let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples.samples[...], target: patch.target) { done in
                     if done % (bench.batch * 8) == 0 { progress?("  \(patch.name) on \(bench.model.name): \(done)/\(samples.samples.count)") }
                 }
                 forwards += outcomes.count
                 var controls: [TextureSummary] = []
                 if controlCount > 0 {
                     for kind in settings.controls {
-                        let tex = kind.texture(for: patch, seed: settings.seed)
-                        let o = try bench.score(texture: tex, mask: patch.mask, samples: samples.samples.prefix(controlCount), target: patch.target)
+                        let tex = try kind.texture(for: patch, seed: settings.seed)
+                        let o = try bench.score(texture: tex, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples.samples.prefix(controlCount), target: patch.target)
                         forwards += o.count
                         controls.append(TextureSummary(texture: kind.rawValue, outcomes: o, target: patch.target))
                     }

@@ -50,7 +50,8 @@ public final class ModelBench {
         cleanTop1 = SceneSet.cleanTop1(self.scenes, runner: runner, size: s, batch: batch)
     }
 
-    func renderer(width: Int, height: Int) throws -> Renderer {
+    func renderer(width: Int, height: Int, mesh: MeshSurface? = nil) throws -> Renderer {
+        if let mesh { return try Renderer(textureWidth: width, textureHeight: height, sceneWidth: inputSize, sceneHeight: inputSize, mesh: mesh) }
         let key = "\(width)x\(height)"
         if let r = renderers[key] { return r }
         let r = try Renderer(textureWidth: width, textureHeight: height, sceneWidth: inputSize, sceneHeight: inputSize)
@@ -61,16 +62,17 @@ public final class ModelBench {
     /// Renders `texture` with `mask` for each of `samples` (in parallel over samples) into the
     /// batch buffer, `batch` at a time, runs the model and scores every sample. `target` nil =
     /// untargeted (probability is then the clean class's). `onBatch` receives the number done.
-    public func score(texture: [Float], mask: Mask, samples: ArraySlice<EvaluationSample>, target: Int?,
+    public func score(texture: [Float], mask: Mask, mesh: MeshSurface? = nil, samples: ArraySlice<EvaluationSample>, target: Int?,
                       onBatch: ((Int) -> Void)? = nil) throws -> [SampleOutcome] {
         var none: [[Float]]? = nil
-        return try score(texture: texture, mask: mask, samples: samples, target: target, keep: &none, onBatch: onBatch)
+        return try score(texture: texture, mask: mask, mesh: mesh, samples: samples, target: target, keep: &none, onBatch: onBatch)
     }
 
     /// As `score`, and appends every rendered model input (S, S, 3) to `keep` when it is not nil.
-    public func score(texture: [Float], mask: Mask, samples: ArraySlice<EvaluationSample>, target: Int?,
+    /// `mesh`: the 3D object the texture covers (the samples then pose it); nil for a patch.
+    public func score(texture: [Float], mask: Mask, mesh: MeshSurface? = nil, samples: ArraySlice<EvaluationSample>, target: Int?,
                       keep: inout [[Float]]?, onBatch: ((Int) -> Void)? = nil) throws -> [SampleOutcome] {
-        let r = try renderer(width: mask.width, height: mask.height)
+        let r = try renderer(width: mask.width, height: mask.height, mesh: mesh)
         guard texture.count == mask.width * mask.height * 3 else {
             throw EvaluationError.badPatch("texture has \(texture.count) values, expected \(mask.width)×\(mask.height)×3")
         }

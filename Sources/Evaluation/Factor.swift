@@ -13,6 +13,10 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
     case brightness, gamma, contrast
     /// Camera blur and sensor noise sigma (blur in pixels, noise in [0, 1] pixel units).
     case blur, noise
+    /// 3D objects (`ObjectPose`): turn about the vertical axis and camera elevation, degrees; the
+    /// object's image height as a fraction of the shorter side; the ambient share of the light.
+    /// Constant 0 for patches.
+    case azimuth, elevation, height, ambient
 
     public static var names: [String] { allCases.map(\.rawValue) }
 
@@ -24,9 +28,10 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         throw EvaluationError.unknownFactor(name: name, valid: names)
     }
 
-    /// The sample's value of this factor.
-    var sampleValue: WritableKeyPath<TransformSample, Double> {
+    /// A patch factor's value in a sample; nil for the object factors (`objectValue`).
+    var sampleValue: WritableKeyPath<TransformSample, Double>? {
         switch self {
+        case .azimuth, .elevation, .height, .ambient: return nil
         case .roll: return \.roll
         case .yaw: return \.yaw
         case .pitch: return \.pitch
@@ -39,9 +44,37 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    public func value(of s: TransformSample) -> Double { s[keyPath: sampleValue] }
+    /// An object factor's value in a pose; nil for the patch factors.
+    var objectValue: WritableKeyPath<ObjectPose, Double>? {
+        switch self {
+        case .azimuth: return \.azimuth
+        case .elevation: return \.elevation
+        case .height: return \.height
+        case .ambient: return \.ambient
+        default: return nil
+        }
+    }
 
-    public func set(_ v: Double, in s: inout TransformSample) { s[keyPath: sampleValue] = v }
+    /// An object factor's range in an object distribution.
+    var objectRange: WritableKeyPath<ObjectPoseDistribution, ValueRange>? {
+        switch self {
+        case .azimuth: return \.azimuth
+        case .elevation: return \.elevation
+        case .height: return \.height
+        case .ambient: return \.ambient
+        default: return nil
+        }
+    }
+
+    public func value(of s: TransformSample) -> Double {
+        if let k = objectValue { return s.object?[keyPath: k] ?? 0 }
+        return sampleValue.map { s[keyPath: $0] } ?? 0
+    }
+
+    /// Sets the factor in the sample (an object factor only where the sample has an object).
+    public func set(_ v: Double, in s: inout TransformSample) {
+        if let k = objectValue { s.object?[keyPath: k] = v } else if let k = sampleValue { s[keyPath: k] = v }
+    }
 
     /// The range this factor is drawn from. For `size` in a distance-based distribution this is
     /// the distance range (patch widths), which `pin` also takes.
@@ -56,6 +89,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         case .contrast: return d.contrast
         case .blur: return d.blurSigma
         case .noise: return d.noiseSigma
+        case .azimuth, .elevation, .height, .ambient: return d.object?[keyPath: objectRange!] ?? .fixed(0)
         }
     }
 
@@ -71,6 +105,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         case .contrast: d.contrast = .fixed(v)
         case .blur: d.blurSigma = .fixed(v)
         case .noise: d.noiseSigma = .fixed(v)
+        case .azimuth, .elevation, .height, .ambient: d.object?[keyPath: objectRange!] = .fixed(v)
         }
     }
 
@@ -89,6 +124,10 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         case .gamma: return 0.05...20
         case .blur: return 0...20
         case .noise: return 0...1
+        case .azimuth: return -720...720
+        case .elevation: return -90...90
+        case .height: return 0.01...1
+        case .ambient: return 0...1
         }
     }
 
@@ -100,7 +139,8 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
 
     func formatSigned(_ v: Double) -> String {
         switch self {
-        case .roll, .yaw, .pitch: return String(format: "%.0f°", v)
+        case .roll, .yaw, .pitch, .azimuth, .elevation: return String(format: "%.0f°", v)
+        case .height, .ambient: return String(format: "%.2f", v)
         case .size: return String(format: "%.2f", v)
         case .brightness, .gamma, .contrast: return String(format: "%.2f", v)
         case .blur: return String(format: "%.1fpx", v)

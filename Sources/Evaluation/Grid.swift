@@ -74,8 +74,8 @@ public struct ContactSheet: Sendable {
 }
 
 public enum GridMaker {
-    /// The sample every cell starts from: each factor at its range's midpoint, the patch centred,
-    /// no colour cast or printer change, no JPEG. Deterministic.
+    /// The sample every cell starts from: each factor at its range's midpoint, the patch (or
+    /// object) centred, no colour cast or printer change, no JPEG. Deterministic.
     public static func baseSample(distribution: TransformDistribution, imageSize: Int, patchAspect: Double) -> TransformSample {
         var d = distribution
         for f in Factor.allCases { let r = f.range(in: d); f.pin((r.min + r.max) / 2, in: &d) }
@@ -84,6 +84,9 @@ public enum GridMaker {
         d.colorCast = .fixed(0)
         d.printerGain = .fixed(1); d.printerBias = .fixed(0)
         d.jpegQuality = nil
+        // Objects: centred, lit from the camera's front right, 45° up.
+        d.object?.x = .fixed(0.5); d.object?.y = .fixed(0.5)
+        d.object?.lightAzimuth = .fixed(45); d.object?.lightElevation = .fixed(45)
         var rng = SplitMix64(seed: 0)
         return d.sample(imageWidth: imageSize, imageHeight: imageSize, patchAspect: patchAspect, using: &rng)
     }
@@ -110,7 +113,7 @@ public enum GridMaker {
             }
         }
         var images: [[Float]]? = []
-        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples[...], target: patch.target, keep: &images)
+        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples[...], target: patch.target, keep: &images)
         let kept = images ?? []
         let nc = columns.values.count
         let cells = rows.values.indices.map { r in
@@ -147,7 +150,7 @@ public enum GridMaker {
                 }
             }
         }
-        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, samples: samples[...], target: patch.target)
+        let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples[...], target: patch.target)
         var cells: [[Proportion]] = []
         var i = 0
         for _ in rows.values {
@@ -199,6 +202,9 @@ public struct GridJob {
         let labels = try ModelLoader.labels(spec, flags: modelFlags)
         let network = try PatchEvaluator.loadModels([spec], flags: modelFlags)[0]
         let dist = distribution ?? patch.distribution ?? .physical
+        for axis in [rows, columns] where axis.factor.objectValue != nil && dist.object == nil {
+            throw EvaluationError.badOption("\(axis.factor.rawValue) turns a 3D object, and \(patch.name) is a flat patch (its distribution poses no object); use roll, yaw, pitch, size or a lighting factor")
+        }
         let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)
         let sheetBench = try ModelBench(model: network, scenes: sheetScenes, batch: 16)
         let base = GridMaker.baseSample(distribution: dist, imageSize: network.inputSize, patchAspect: patch.aspect)

@@ -20,6 +20,10 @@ extension Factor {
         case .contrast: return "contrast"
         case .blur: return "blur (sigma px)"
         case .noise: return "noise (sigma)"
+        case .azimuth: return "azimuth (deg)"
+        case .elevation: return "elevation (deg)"
+        case .height: return "height (x image side)"
+        case .ambient: return "ambient light"
         }
     }
 
@@ -27,7 +31,7 @@ extension Factor {
     public func axisValue(_ v: Double) -> String {
         let text: String
         switch self {
-        case .roll, .yaw, .pitch: text = abs(v - v.rounded()) < 0.05 ? String(format: "%.0f", v) : String(format: "%.1f", v)
+        case .roll, .yaw, .pitch, .azimuth, .elevation: text = abs(v - v.rounded()) < 0.05 ? String(format: "%.0f", v) : String(format: "%.1f", v)
         case .noise: text = String(format: "%.3f", v)
         case .blur: text = String(format: "%.1f", v)
         default: text = String(format: "%.2f", v)

@@ -176,7 +176,7 @@ public struct WrapLabelLayout: Sendable, Equatable, Codable {
         public var rect: PixelRect
     }
 
-    public var tool = "robustpatch wrap label"
+    public var tool = "robustpatch print"
     /// "can" or "box".
     public var object: String
     public var dpi: Int
@@ -212,8 +212,8 @@ public enum WrapLabelSheet {
     static let tabGrey: Float = 0.85
     static let dashMillimetres = 3.0
     static let dashGapMillimetres = 2.0
-    /// Caption lines: the caller's, then the object, then how to assemble, then how to print.
-    static let captionLineCount = 4
+    /// Caption lines: the caller's, the object, its size in pixels, how to assemble, how to print.
+    static let captionLineCount = 5
 
     /// Draws `texture` as a label for `geometry`, at true size on `spec.paper` (see the file's
     /// conventions), with crop marks (can) or cut lines (box), dashed fold lines and the glue
@@ -267,7 +267,7 @@ public enum WrapLabelSheet {
         // The furniture (crop marks, scale bar) is drawn by `PrintSheet`'s own routines, from a
         // `PrintLayout` that holds just its positions.
         let footerTop = artworkRect.y + artworkRect.height + surround + furniture.footerGap
-        let print = PrintLayout(
+        let furnitureLayout = PrintLayout(
             sheetWidth: sheetW, sheetHeight: sheetH, patchWidth: artworkRect.width, patchHeight: artworkRect.height,
             patches: [artworkRect], columns: 1, rows: 1, maxCopies: 1, gutter: 0,
             markGap: furniture.markGap, markLength: furniture.markLength, lineWidth: furniture.lineWidth,
@@ -275,9 +275,10 @@ public enum WrapLabelSheet {
             scaleBarLength: furniture.scaleBar, scaleBarTickHeight: furniture.tick,
             captionX: furniture.margin, captionY: footerTop + furniture.tick + furniture.lineWidth + furniture.captionGap,
             textScale: furniture.textScale)
-        if !geometry.isBox { PrintSheet.drawCropMarks(&sheet, box: artworkRect, layout: print) }
-        PrintSheet.drawScaleBar(&sheet, layout: print, inches: false)
-        sheet.drawText(lines.joined(separator: "\n"), x: print.captionX, y: print.captionY, scale: print.textScale, color: .black)
+        if !geometry.isBox { PrintSheet.drawCropMarks(&sheet, box: artworkRect, layout: furnitureLayout) }
+        PrintSheet.drawScaleBar(&sheet, layout: furnitureLayout, inches: false)
+        sheet.drawText(lines.joined(separator: "\n"), x: furnitureLayout.captionX, y: furnitureLayout.captionY,
+                       scale: furnitureLayout.textScale, color: .black)
 
         let label = geometry.labelSizeMM, printed = geometry.printedSizeMM(glueMarginMM: spec.glueMarginMM)
         let layout = WrapLabelLayout(
@@ -481,32 +482,30 @@ public enum WrapLabelSheet {
         throw .wrapLabel(.labelTooLarge(object: geometry.kind, widthMM: printed.width, heightMM: printed.height, paper: spec.paper))
     }
 
-    /// The caption: the caller's line(s), the object and its label size, how to assemble it, and
-    /// how to print. ASCII (the bitmap font), cut with "..." to the paper's width; always
-    /// `captionLineCount` lines, so the footer's height is known before the text.
+    /// The caption: the caller's line(s), the object and its label in mm, in pixels (and whether
+    /// turned), how to assemble it, how to print. ASCII (the bitmap font), lines of at most ~66
+    /// characters (A4 holds 70 at 300 dpi, 62 at 200) and cut with "..." to the paper's width if longer;
+    /// always `captionLineCount` lines, so the footer's height is known before the text.
     static func captionLines(_ caption: String, geometry: LabelGeometry, spec: WrapLabelSpec, rotated: Bool,
                              widthPx: Int, heightPx: Int) -> [String] {
         let label = geometry.labelSizeMM, glue = LabelGeometry.number(spec.glueMarginMM)
-        let first = caption.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            .joined(separator: " | ")
+        let first = caption.split(separator: "\n", omittingEmptySubsequences: true).joined(separator: " | ")
         let size = "\(LabelGeometry.number(label.width)) x \(LabelGeometry.number(label.height)) mm"
-        let assembly: String
-        let turned = rotated ? " Turned 90 deg: label top at the sheet's right." : ""
+        let turned = rotated ? "; turned 90 deg, top to the right" : ""
+        var lines = [Image.drawable(first.isEmpty ? "RobustPatch" : first)]
         switch geometry {
         case .cylinder:
-            assembly = spec.glueMarginMM > 0
-                ? "Cut at the crop marks. Glue the \(glue) mm margin under the label's start (at the dashes).\(turned)"
-                : "Cut at the crop marks; tape the ends edge to edge.\(turned)"
+            lines.append("\(geometry.summary): label \(size)" + (spec.glueMarginMM > 0 ? " + \(glue) mm glue" : ""))
+            lines.append("label \(widthPx) x \(heightPx) px at \(spec.dpi) dpi\(turned)")
+            lines.append(spec.glueMarginMM > 0 ? "Cut at crop marks; glue the strip past the dashes under the start."
+                                               : "Cut at the crop marks; tape the two ends edge to edge.")
         default:
-            assembly = "Cut solid lines, fold dashed ones, glue the grey tabs inside.\(turned)"
+            lines.append("\(geometry.summary): net \(size)")
+            lines.append("net \(widthPx) x \(heightPx) px at \(spec.dpi) dpi\(turned)")
+            lines.append(spec.glueMarginMM > 0 ? "Cut solid lines, fold dashed ones, glue the grey tabs inside."
+                                               : "Cut solid lines, fold dashed ones, tape the edges.")
         }
-        var lines = [
-            Image.drawable(first.isEmpty ? "RobustPatch" : first),
-            "\(geometry.summary): label \(size) = \(widthPx) x \(heightPx) px at \(spec.dpi) dpi",
-            assembly,
-            "PRINT AT 100% (no scaling, no fit-to-page). Bar must be 1 cm. \(spec.glueMarginMM > 0 ? "" : "No glue margin.")"
-                .trimmingCharacters(in: .whitespaces),
-        ]
+        lines.append("PRINT AT 100% (no scaling, no fit-to-page). Bar must be 1 cm.")
         if let paper = spec.paper.millimetres {
             let limit = (spec.pixels(paper.width) - 2 * spec.pixels(PrintSpec.marginMillimetres))
                 / Image.characterAdvance(scale: PrintLayout.textScale(dpi: spec.dpi))

@@ -14,6 +14,7 @@
 //      optimised texture on the same samples), then patch.png, patch_rgba.png, mask.png, curve.csv, curve.png,
 //      preview.png and run.json (RunRecord) are written, each atomically.
 import Attack
+import Checkpoints
 import Foundation
 import Imaging
 import Networks
@@ -191,6 +192,12 @@ extension RunRecord {
                   finalValidationLastIterate: lastIterate.map {
                       RunValidation(success: $0.success, samples: $0.samples, meanTargetProbability: $0.meanTargetProbability, metric: nil)
                   })
+        if let spec = config.mesh, let surface = trainer.meshSurface {
+            var sha: String? = nil
+            if case let .file(path) = spec { sha = try sha256Hex(ofFileAt: path) }
+            mesh = MeshInfo(description: spec.description, sha256: sha, triangles: surface.triangleCount,
+                            texturedAreaMM2: try spec.load().texturedArea)
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 import Attack
 import Foundation
 import Imaging
+import Meshes
 import Networks
 import Transforms
 
@@ -44,6 +45,16 @@ public struct PatchArtifact: Sendable {
     public var modelFlags: ModelFlags { record?.config.modelFlags ?? ModelFlags() }
     /// Height / width.
     public var aspect: Double { Double(height) / Double(width) }
+    /// The 3D object a mesh run's texture covers; nil for patches (and for a PNG given alone).
+    public var mesh: MeshSpec? { record?.config.mesh }
+
+    /// The run's mesh prepared for this texture; nil for patches.
+    public func meshSurface() throws(RunError) -> MeshSurface? {
+        guard let spec = mesh else { return nil }
+        do { return try MeshSurface(mesh: try spec.load(), textureWidth: width, textureHeight: height) } catch {
+            throw .badRecord(path: runDirectory ?? source, reason: "is a mesh run whose mesh (\(spec)) cannot be used: \(error)")
+        }
+    }
 
     /// The texture as an RGB image.
     public var textureImage: Image {

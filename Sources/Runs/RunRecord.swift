@@ -74,6 +74,21 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var validations: [StepValidation]
     /// With texture averaging: the last optimised (not averaged) texture on the same samples.
     public var finalValidationLastIterate: RunValidation?
+    /// Mesh runs: what the texture covers (the file's SHA-256 for an OBJ); nil for patches.
+    public var mesh: MeshInfo? = nil
+
+    public struct MeshInfo: Codable, Sendable, Equatable {
+        /// "cylinder 66 × 115 mm", or the OBJ's path.
+        public var description: String
+        public var sha256: String?
+        public var triangles: Int
+        /// The area the texture covers, mm² (the label, not a can's lids).
+        public var texturedAreaMM2: Double
+        public init(description: String, sha256: String?, triangles: Int, texturedAreaMM2: Double) {
+            self.description = description; self.sha256 = sha256; self.triangles = triangles; self.texturedAreaMM2 = texturedAreaMM2
+        }
+        enum CodingKeys: String, CodingKey { case description, sha256, triangles, texturedAreaMM2 = "textured_area_mm2" }
+    }
 
     public init(version: String, created: String, models: [Model], target: Target?, config: GenerateConfig, stepsDone: Int,
                 earlyStopped: Bool?, elapsedSeconds: Double?, threads: Int?, texture: TextureSize?, scenes: Scenes?,
@@ -87,7 +102,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", tool, version, command, created, models, target, config
         case stepsDone = "steps_done", earlyStopped = "early_stopped", elapsedSeconds = "elapsed_seconds", threads, texture, scenes
-        case finalValidation = "final_validation", validations, finalValidationLastIterate = "final_validation_last_iterate"
+        case finalValidation = "final_validation", validations, finalValidationLastIterate = "final_validation_last_iterate", mesh
     }
 
     public init(from decoder: any Decoder) throws {
@@ -118,6 +133,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         finalValidation = try c.decodeIfPresent(RunValidation.self, forKey: .finalValidation)
         validations = try c.decodeIfPresent([StepValidation].self, forKey: .validations) ?? []
         finalValidationLastIterate = try c.decodeIfPresent(RunValidation.self, forKey: .finalValidationLastIterate)
+        mesh = try c.decodeIfPresent(MeshInfo.self, forKey: .mesh)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -132,6 +148,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         try c.encodeIfPresent(scenes, forKey: .scenes); try c.encodeIfPresent(finalValidation, forKey: .finalValidation)
         try c.encode(validations, forKey: .validations)
         if let v = finalValidationLastIterate { try c.encode(v, forKey: .finalValidationLastIterate) } else { try c.encodeNil(forKey: .finalValidationLastIterate) }
+        try c.encodeIfPresent(mesh, forKey: .mesh)
     }
 
     /// An older record's config with each setting it lacks at today's default, decoded. Settings

@@ -323,15 +323,18 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         return d
     }()
 
-    /// A 3D object (a can, a box) standing on a table, photographed: `ObjectPoseDistribution`'s
-    /// default (turned anywhere about its axis, seen from 0–30° above, 30–50 % of the frame's
-    /// height anywhere in it, light from any side) with the lighting, printer and camera effects
-    /// of `physical`. `generate --mesh` trains on it and `evaluate` judges such runs on it.
+    /// A 3D object (a can, a box) standing on a table, photographed (issue 22's acceptance
+    /// distribution): `ObjectPoseDistribution`'s default (turned anywhere about its axis, seen
+    /// from 0–30° above, its image 30–50 % of the frame's height anywhere in it, light from any
+    /// side 15–75° up with 35–65 % ambient), light intensity 0.65–1.35 (`physical`'s brightness),
+    /// and `physical`'s camera effects: defocus σ 0–1.5 px and sensor noise σ 0–0.035. No printer
+    /// model or colour change: `generate --calibration` adds a measured printer.
+    /// `generate --mesh` trains on it and `evaluate` judges such runs on it.
     public static let object: TransformDistribution = {
-        var d = physical
-        d.yaw = .fixed(0); d.pitch = .fixed(0); d.roll = .fixed(0)
-        d.size = .fixed(0.3)
-        d.placement = .anywhere(fullyInside: true)
+        var d = TransformDistribution()
+        d.brightness = physical.brightness
+        d.blurSigma = physical.blurSigma
+        d.noiseSigma = physical.noiseSigma
         d.object = ObjectPoseDistribution()
         return d
     }()

@@ -32,7 +32,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("samples"), parsing: .unconditional, help: "Number of samples (scene, transform) per model. (default: \(EvaluationJob.defaultSamples))") var samples: Int?
     @Option(parsing: .unconditional, help: "Seed of the samples and the control textures.") var seed: UInt64 = 0
     @OptionGroup var distributionOptions: DistributionOptions
-    @Option(help: "Control patches: a comma-separated subset of noise,grey,shuffled, or none.") var controls = "noise,grey,shuffled"
+    @Option(help: "Control textures: a comma-separated subset of noise,grey,shuffled,base (the run's starting texture), or none. (default: noise,grey,shuffled; for mesh runs base,noise,grey)") var controls: String?
     @Option(parsing: .unconditional, help: "Evaluate the controls on the first N samples only (default: all).") var controlSamples: Int?
     @Option(parsing: .unconditional, help: "Bins per factor for the breakdown.") var bins = 5
     @Option(parsing: .unconditional, help: "Images per model forward pass.") var batch = 32
@@ -56,7 +56,7 @@ struct Evaluate: ParsableCommand {
         if let c = controlSamples, c < 1 {
             throw ValidationError("--control-samples must be at least 1, got \(c); to evaluate no controls give --controls none")
         }
-        do { _ = try ControlKind.parseList(controls) } catch { throw ValidationError("--controls \(error)") }
+        if let controls { do { _ = try ControlKind.parseList(controls) } catch { throw ValidationError("--controls \(error)") } }
         guard (1...256).contains(batch) else { throw ValidationError("--batch must be 1…256, got \(batch)") }
     }
 
@@ -72,7 +72,7 @@ struct Evaluate: ParsableCommand {
         job.distribution = try distributionOptions.resolved()
         job.samples = samples ?? job.samples
         job.samplesFile = samplesFile; job.saveSamples = saveSamples; job.seed = seed
-        job.settings.controls = try ControlKind.parseList(controls)
+        job.settings.controls = try controls.map(ControlKind.parseList) ?? ControlKind.defaults(forMesh: job.patches.contains { $0.mesh != nil })
         job.settings.controlSamples = controlSamples; job.settings.bins = bins; job.settings.seed = seed
         job.batch = batch; job.outDirectory = out; job.writeReport = !noReport
         let quiet = json
@@ -114,7 +114,7 @@ struct Evaluate: ParsableCommand {
             do { job.distribution = (name, try ImageTransformDistribution.preset(named: name)) } catch { throw CommandError("--preset: \(error)") }
         }
         job.samples = samples ?? job.samples; job.seed = seed; job.bins = bins; job.batch = batch; job.outDirectory = out
-        job.controls = controls.lowercased() != "none"
+        job.controls = controls?.lowercased() != "none"
         let quiet = json
         let outcome = try job.run(progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
         if json {

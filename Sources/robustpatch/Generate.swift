@@ -4,6 +4,7 @@ import Attack
 import Calibration
 import Foundation
 import Imaging
+import Meshes
 import Networks
 import ONNX
 import Runs
@@ -24,6 +25,8 @@ struct Generate: ParsableCommand {
     @Flag(help: "Untargeted: push each scene's clean prediction down instead of toward a target.") var untargeted = false
     @OptionGroup var models: ModelOption
     @Option(help: "Patch outline: circle, square, rect:WxH, or a mask PNG. (default: \(defaults.shape))") var shape: String?
+    @Option(help: "Texture a 3D object instead of a flat patch: cylinder (a can label), box (its net), sphere, or a Wavefront .obj (mm, UVs in [0, 1]). Its default distribution is the preset object; print makes the texture a wrap-around label.") var mesh: String?
+    @Option(parsing: .unconditional, help: "Size of --mesh in mm: cylinder DxH (default 66x115, a 330 ml can), box WxHxD (default 190x280x60), sphere D (default 67).") var meshSize: String?
     @OptionGroup var distributionOptions: DistributionOptions
     @Option(help: "Patch size as a fraction of the image side: a number (0.36 ≈ 10% of the area for a circle) or MIN..MAX. Overrides the distribution's size.") var size: String?
     @OptionGroup var sceneOption: SceneOption
@@ -38,7 +41,7 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("nps"), parsing: .unconditional, help: "Non-printability weight (default \(defaults.npsWeight) = off; \(GenerateConfig.calibratedNPSWeight) with --calibration).") var npsWeight: Double?
     @Option(help: "Printable palette file for --nps (default: the bundled generic palette).") var palette: String?
     @Option(help: "A calibration file from `robustpatch calibrate`: its measured printer→camera colour model replaces the distribution's printer model and its measured colours become the printable palette (NPS weight \(GenerateConfig.calibratedNPSWeight) unless --nps is given).") var calibration: String?
-    @Option(help: "Start from this texture PNG (e.g. another run's patch.png) instead of noise.") var initTexture: String?
+    @Option(name: [.customLong("init-texture"), .customLong("texture-init")], help: "Start from this texture PNG (e.g. another run's patch.png, or a can's own label for --mesh) instead of noise.") var initTexture: String?
     @Option(parsing: .unconditional, help: "Polyak averaging: the patch is an exponential moving average of the optimised texture with this decay (e.g. 0.99); off by default.") var average: Double?
     @Option(parsing: .unconditional, help: "Optimise the texture as a sum of N levels at full, ½, ¼, … resolution (multi-scale; 4 is usual); 1 = off (default).") var pyramid: Int?
     @Option(parsing: .unconditional, help: "Longer side of the optimised texture, pixels. (default: \(defaults.textureSide))") var texture: Int?
@@ -63,6 +66,7 @@ struct Generate: ParsableCommand {
     func settingsGiven() -> [String] {
         let options: [(String, Bool)] = [
             ("--target", target != nil), ("--untargeted", untargeted), ("--model", models.model != nil), ("--shape", shape != nil),
+            ("--mesh", mesh != nil), ("--mesh-size", meshSize != nil),
             ("--preset", distributionOptions.preset != nil), ("--distribution", distributionOptions.distribution != nil), ("--size", size != nil),
             ("--steps", steps != nil), ("--batch", batch != nil), ("--seed", seed != nil), ("--lr", learningRate != nil), ("--loss", loss != nil),
             ("--floor", floor != nil), ("--gamma", gamma != nil), ("--tv", tvWeight != nil), ("--nps", npsWeight != nil),
@@ -84,6 +88,15 @@ struct Generate: ParsableCommand {
         if gamma != nil && c.loss != .focal { throw ValidationError("--gamma is the γ of --loss focal; give --loss focal too") }
         c.probabilityFloor = floor; c.focalGamma = gamma
         if let shape { c.shape = try PatchShape.parse(shape) }
+        if meshSize != nil && mesh == nil { throw ValidationError("--mesh-size is the size of --mesh; give --mesh cylinder|box|sphere too") }
+        if let mesh {
+            if shape != nil { throw ValidationError("--shape is a flat patch's outline; a mesh's surface is its outline: drop --shape") }
+            if size != nil { throw ValidationError("--size is a flat patch's size; a mesh's size in the frame is the distribution's object.height (a JSON --distribution): drop --size") }
+            c.mesh = try MeshSpec.parse(mesh, size: meshSize)
+            c.distribution = .object; c.presetName = "object"
+            c.textureSide = GenerateConfig.defaultMeshTextureSide
+            c.steps = GenerateConfig.defaultMeshSteps
+        }
         if let (name, value) = try distributionOptions.resolved() {
             c.distribution = value
             c.presetName = distributionOptions.preset == nil ? nil : name

@@ -19,7 +19,7 @@ final class GenerateProgressPrinter {
         case let .started(s):
             let c = s.config
             let goal = c.target.map { "target \($0) \((try? ModelLoader.labels(c.models[0], flags: c.modelFlags ?? ModelFlags()))?[$0] ?? "")" } ?? "untargeted"
-            print("generate: \(goal), \(c.shape) patch \(s.textureWidth)×\(s.textureHeight), models \(s.modelNames.joined(separator: "+")), "
+            print("generate: \(goal), \(c.mesh.map { "\($0), texture" } ?? "\(c.shape) patch") \(s.textureWidth)×\(s.textureHeight), models \(s.modelNames.joined(separator: "+")), "
                   + "\(c.presetName ?? "custom") distribution, \(s.trainingScenes) training / \(s.validationScenes) held-out scenes, batch \(c.batch), seed \(c.seed)")
         case let .step(p):
             let now = Date()

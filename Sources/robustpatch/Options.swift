@@ -134,6 +134,7 @@ enum Flags {
         case .palettePath: return "--palette"
         case .paletteRGB: return "--calibration"
         case .shape: return "--shape"
+        case .mesh: return "--mesh"
         case .finalLearningRateFraction, .marginKappa, .checkpointEvery, .periodicValidationSamples: return setting.rawValue
         }
     }

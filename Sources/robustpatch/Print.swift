@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Meshes
 import Printing
 import Runs
 
@@ -16,7 +17,10 @@ struct PrintCommand: ParsableCommand {
         sizes) scale bar and a caption. The PNG records the DPI, so printing it at 100% (no \
         scaling, no fit-to-page) gives the requested size; measure the scale bar to check. \
         Also writes NAME_patch.png (the patch alone, transparent outside the mask) and NAME.json \
-        (sizes and pixel boxes, for checking).
+        (sizes and pixel boxes, for checking). \
+        A `generate --mesh` run prints as a wrap-around label at its object's size (no --size): a \
+        cylinder's label is circumference × height plus a glue margin that continues the pattern; \
+        a box's is its net with fold lines and glue tabs.
         """)
 
     @Option(help: "A generate run folder (patch.png, mask.png, run.json), or a patch PNG (RGBA: alpha is the mask; RGB: give --mask or --shape).")
@@ -24,8 +28,11 @@ struct PrintCommand: ParsableCommand {
 
     @OptionGroup var outline: PatchOutlineOptions
 
-    @Option(help: "Width of the patch on paper, with a unit: 10cm, 100mm, 4in.")
-    var size: String
+    @Option(help: "Width of the patch on paper, with a unit: 10cm, 100mm, 4in. (Mesh runs: the object's own size.)")
+    var size: String?
+
+    @Option(help: "Mesh runs, cylinder: the glue margin that overlaps the label's start, with a unit. (default: 10mm)")
+    var glue: String?
 
     // A string, parsed in run(): a fractional or non-numeric value gets Printing's one-line
     // message (whole number, 72...1200) instead of the parser's bare "invalid value".
@@ -42,11 +49,15 @@ struct PrintCommand: ParsableCommand {
     var out: String
 
     func run() throws {
+        let artifact = try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape)
+        if let mesh = artifact.mesh { return try printLabel(artifact, mesh: mesh) }
+        if glue != nil { throw CommandError("--glue is the glue margin of a mesh run's wrap-around label; \(patch) is a flat patch: drop --glue") }
+        guard let size else { throw CommandError("--size is missing: give the patch's width on paper with a unit, e.g. --size 10cm") }
         // Parsed here, not in validate(): their errors are one line, without the usage text.
         let spec = try PrintSpec(patchWidth: try PhysicalLength(parsing: size), dpi: try PrintSpec.parseDPI(dpi),
                                  paper: try Paper(parsing: paper), copies: copies)
         _ = try PrintOutputFiles(sheet: out)  // a wrong --out is refused before any work
-        let artwork = PatchArtwork(try PatchArtifact.load(patch, maskPath: outline.mask, shape: outline.shape))
+        let artwork = PatchArtwork(artifact)
         let printed = try PrintSheet.render(artwork, spec: spec)
         let files = try printed.write(to: out)
         let layout = printed.layout
@@ -59,5 +70,33 @@ struct PrintCommand: ParsableCommand {
         print("Print at 100% (no scaling, no fit-to-page); the scale bar must measure exactly "
               + (spec.usesInches ? "1 in." : "1 cm."))
         for path in files.all { print("wrote  \(path)") }
+    }
+
+    /// A mesh run's texture as a wrap-around label at the object's size.
+    func printLabel(_ artifact: PatchArtifact, mesh: MeshSpec) throws {
+        if size != nil { throw CommandError("--size: \(artifact.name) textures a \(mesh), and its label is printed at that object's size; drop --size") }
+        if copies != 1 { throw CommandError("--copies: a wrap-around label is printed once per sheet; drop --copies") }
+        let geometry: LabelGeometry
+        switch mesh {
+        case let .cylinder(d, h): geometry = .cylinder(diameterMM: d, heightMM: h)
+        case let .box(w, h, d): geometry = .box(widthMM: w, heightMM: h, depthMM: d)
+        case let .sphere(d): geometry = .sphere(diameterMM: d)
+        case let .file(path):
+            throw CommandError("\(artifact.name) textures \(path), whose UV map is not a printable label; print its patch.png as a flat sticker with --size, or use a cylinder or box mesh")
+        }
+        let glueMM = try glue.map { try PhysicalLength(parsing: $0).millimetres } ?? WrapLabelSpec.defaultGlueMarginMM
+        let spec = try WrapLabelSpec(dpi: try PrintSpec.parseDPI(dpi), paper: try Paper(parsing: paper), glueMarginMM: glueMM)
+        _ = try PrintOutputFiles(sheet: out)  // a wrong --out is refused before any work
+        let info = PatchArtwork(artifact).info
+        let target = info.targetLabel.map { "target \($0)" } ?? "untargeted"
+        let caption = "\(target) - \(info.models.joined(separator: "+")) - \(mesh.description.replacingOccurrences(of: "×", with: "x")) - \(artifact.name)"   // the font is ASCII
+        let (sheet, layout) = try WrapLabelSheet.render(texture: artifact.textureImage, geometry: geometry, spec: spec, caption: caption)
+        let files = try WrapLabelSheet.write(sheet: sheet, layout: layout, to: out)
+        print(String(format: "label  %.1f × %.1f mm (%@)%@ at %d dpi", layout.labelWidthMm, layout.labelHeightMm, mesh.description,
+                     layout.glueMarginMm > 0 && geometry.kind == "can" ? String(format: " + %.0f mm glue margin", layout.glueMarginMm) : "", spec.dpi))
+        print(String(format: "sheet  %@, %d × %d px%@", spec.paper.rawValue, layout.sheetWidthPx, layout.sheetHeightPx, layout.rotated ? ", label turned 90°" : ""))
+        print("Print at 100% (no scaling, no fit-to-page); the scale bar must measure exactly 1 cm.")
+        print("wrote  \(files.sheet)")
+        print("       \(files.sidecar)")
     }
 }

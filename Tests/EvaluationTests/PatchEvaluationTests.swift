@@ -84,13 +84,13 @@ struct PatchLoadingTests {
 
     @Test func controlsKeepTheShapeAndTheColours() throws {
         let p = try PatchArtifact.load(Fixture.run)
-        let shuffled = ControlKind.shuffled.texture(for: p, seed: 1)
+        let shuffled = try ControlKind.shuffled.texture(for: p, seed: 1)
         #expect(shuffled != p.texture)
         let inside = (0..<(64 * 64)).filter { p.mask.alpha[$0] > 0 }
         let colours = { (t: [Float]) in inside.map { [t[$0 * 3], t[$0 * 3 + 1], t[$0 * 3 + 2]] }.sorted { $0.lexicographicallyPrecedes($1) } }
         #expect(colours(shuffled) == colours(p.texture))
-        #expect(ControlKind.grey.texture(for: p, seed: 1).allSatisfy { $0 == 0.5 })
-        #expect(ControlKind.noise.texture(for: p, seed: 1) == ControlKind.noise.texture(for: p, seed: 1))
+        #expect(try ControlKind.grey.texture(for: p, seed: 1).allSatisfy { $0 == 0.5 })
+        #expect(try ControlKind.noise.texture(for: p, seed: 1) == ControlKind.noise.texture(for: p, seed: 1))
     }
 }
 

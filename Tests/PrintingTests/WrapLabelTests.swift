@@ -70,6 +70,8 @@ private func isBlack(_ image: Image, _ x: Int, _ y: Int) -> Bool { (0..<3).allSa
         // (crop marks, the 1 cm bar and the gappy caption text are all shorter).
         #expect(longestHorizontalInkRun(sheet) == labelH)
         #expect(longestVerticalInkRun(sheet) == labelW + glueW)
+        #expect(layout.captionLines.count == 5 && layout.captionLines.allSatisfy { !$0.hasSuffix("...") }, "\(layout.captionLines)")
+        #expect(layout.captionLines[0] == "test can" && layout.captionLines[2].contains("turned 90 deg"))
         print("can label on A4 at 300 dpi: \(label.height) x \(label.width) px + glue \(glue.height) px, turned")
     }
 
@@ -191,6 +193,7 @@ private func isBlack(_ image: Image, _ x: Int, _ y: Int) -> Bool { (0..<3).allSa
             #expect(abs(sheet[face.x + face.width / 2, face.y + face.height / 2, 0] - r) < 1e-4)
         }
         #expect(layout.tabs.count == 5)
+        #expect(layout.captionLines.allSatisfy { !$0.hasSuffix("...") }, "\(layout.captionLines)")
     }
 
     /// The net's non-face area (above and below the right, back and left faces, beside the tabs)
