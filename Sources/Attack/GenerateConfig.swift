@@ -93,8 +93,9 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
 
     /// `textureSide` of mesh runs when none is given: a can's 207 mm label at 1.6 mm a texel.
     public static let defaultMeshTextureSide = 128
-    /// Steps of mesh runs when none are given.
-    public static let defaultMeshSteps = 600
+    /// Steps of mesh runs when none are given: about 6 minutes on 2 cores. Success climbs with
+    /// the samples seen (toaster, seed 1, lite0: 65 % held-out at 600 steps, 71.5 % at 1500).
+    public static let defaultMeshSteps = 1200
 
     /// ε of `LossKind.crossEntropyFloor` when none is given.
     public static let defaultProbabilityFloor = 0.05
