@@ -42,10 +42,11 @@ public enum PatchEvaluator {
         var forwards = 0
         var results: [PatchEvaluation] = []
         for patch in patches {
+            let mesh = try patch.meshSurface()   // once per patch: an OBJ is read and prepared once
             var perModel: [ModelEvaluation] = []
             for bench in benches {
                 let t0 = Date()
-                let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples.samples[...], target: patch.target) { done in
+                let outcomes = try bench.score(texture: patch.texture, mask: patch.mask, mesh: mesh, samples: samples.samples[...], target: patch.target) { done in
                     if done % (bench.batch * 8) == 0 { progress?("  \(patch.name) on \(bench.model.name): \(done)/\(samples.samples.count)") }
                 }
                 forwards += outcomes.count
@@ -53,7 +54,7 @@ public enum PatchEvaluator {
                 if controlCount > 0 {
                     for kind in settings.controls {
                         let tex = try kind.texture(for: patch, seed: settings.seed)
-                        let o = try bench.score(texture: tex, mask: patch.mask, mesh: try patch.meshSurface(), samples: samples.samples.prefix(controlCount), target: patch.target)
+                        let o = try bench.score(texture: tex, mask: patch.mask, mesh: mesh, samples: samples.samples.prefix(controlCount), target: patch.target)
                         forwards += o.count
                         controls.append(TextureSummary(texture: kind.rawValue, outcomes: o, target: patch.target))
                     }

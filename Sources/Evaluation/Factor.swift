@@ -28,7 +28,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         throw EvaluationError.unknownFactor(name: name, valid: names)
     }
 
-    /// A patch factor's value in a sample; nil for the object factors (`objectValue`).
+    /// A patch factor's value in a sample; nil for the object factors (`objectKeys`).
     var sampleValue: WritableKeyPath<TransformSample, Double>? {
         switch self {
         case .azimuth, .elevation, .height, .ambient: return nil
@@ -44,36 +44,26 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// An object factor's value in a pose; nil for the patch factors.
-    var objectValue: WritableKeyPath<ObjectPose, Double>? {
+    /// An object factor's value in a pose and its range in an object distribution; nil for the
+    /// patch factors.
+    var objectKeys: (value: WritableKeyPath<ObjectPose, Double>, range: WritableKeyPath<ObjectPoseDistribution, ValueRange>)? {
         switch self {
-        case .azimuth: return \.azimuth
-        case .elevation: return \.elevation
-        case .height: return \.height
-        case .ambient: return \.ambient
-        default: return nil
-        }
-    }
-
-    /// An object factor's range in an object distribution.
-    var objectRange: WritableKeyPath<ObjectPoseDistribution, ValueRange>? {
-        switch self {
-        case .azimuth: return \.azimuth
-        case .elevation: return \.elevation
-        case .height: return \.height
-        case .ambient: return \.ambient
+        case .azimuth: return (\.azimuth, \.azimuth)
+        case .elevation: return (\.elevation, \.elevation)
+        case .height: return (\.height, \.height)
+        case .ambient: return (\.ambient, \.ambient)
         default: return nil
         }
     }
 
     public func value(of s: TransformSample) -> Double {
-        if let k = objectValue { return s.object?[keyPath: k] ?? 0 }
+        if let k = objectKeys?.value { return s.object?[keyPath: k] ?? 0 }
         return sampleValue.map { s[keyPath: $0] } ?? 0
     }
 
     /// Sets the factor in the sample (an object factor only where the sample has an object).
     public func set(_ v: Double, in s: inout TransformSample) {
-        if let k = objectValue { s.object?[keyPath: k] = v } else if let k = sampleValue { s[keyPath: k] = v }
+        if let k = objectKeys?.value { s.object?[keyPath: k] = v } else if let k = sampleValue { s[keyPath: k] = v }
     }
 
     /// The range this factor is drawn from. For `size` in a distance-based distribution this is
@@ -89,7 +79,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         case .contrast: return d.contrast
         case .blur: return d.blurSigma
         case .noise: return d.noiseSigma
-        case .azimuth, .elevation, .height, .ambient: return d.object?[keyPath: objectRange!] ?? .fixed(0)
+        case .azimuth, .elevation, .height, .ambient: return d.object?[keyPath: objectKeys!.range] ?? .fixed(0)
         }
     }
 
@@ -105,7 +95,7 @@ public enum Factor: String, CaseIterable, Codable, Sendable {
         case .contrast: d.contrast = .fixed(v)
         case .blur: d.blurSigma = .fixed(v)
         case .noise: d.noiseSigma = .fixed(v)
-        case .azimuth, .elevation, .height, .ambient: d.object?[keyPath: objectRange!] = .fixed(v)
+        case .azimuth, .elevation, .height, .ambient: d.object?[keyPath: objectKeys!.range] = .fixed(v)
         }
     }
 

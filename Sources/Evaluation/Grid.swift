@@ -202,7 +202,7 @@ public struct GridJob {
         let labels = try ModelLoader.labels(spec, flags: modelFlags)
         let network = try PatchEvaluator.loadModels([spec], flags: modelFlags)[0]
         let dist = distribution ?? patch.distribution ?? .physical
-        for axis in [rows, columns] where axis.factor.objectValue != nil && dist.object == nil {
+        for axis in [rows, columns] where axis.factor.objectKeys != nil && dist.object == nil {
             throw EvaluationError.badOption("\(axis.factor.rawValue) turns a 3D object, and \(patch.name) is a flat patch (its distribution poses no object); use roll, yaw, pitch, size or a lighting factor")
         }
         let sheetScenes = try scene.map { try SceneSet.load(paths: [$0]) } ?? SceneSet.load(directory: sceneFolder)

@@ -196,7 +196,7 @@ extension RunRecord {
             var sha: String? = nil
             if case let .file(path) = spec { sha = try sha256Hex(ofFileAt: path) }
             mesh = MeshInfo(description: spec.description, sha256: sha, triangles: surface.triangleCount,
-                            texturedAreaMM2: try spec.load().texturedArea)
+                            texturedAreaMM2: surface.texturedArea)
         }
     }
 }

@@ -103,12 +103,7 @@ public struct ImageTransformDistribution: Codable, Sendable, Equatable {
     }
 
     public init(from decoder: any Decoder) throws {
-        let unknown = try decoder.container(keyedBy: TransformDistribution.AnyKey.self).allKeys.map(\.stringValue)
-            .filter { CodingKeys(stringValue: $0) == nil }.sorted()
-        guard unknown.isEmpty else {
-            throw TransformError.decoding(what: "whole-image transform distribution",
-                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))")
-        }
+        try TransformDistribution.refuseUnknownKeys(decoder, CodingKeys.self, what: "whole-image transform distribution")
         let c = try decoder.container(keyedBy: CodingKeys.self), d = ImageTransformDistribution()
         rotation = try c.decodeIfPresent(ValueRange.self, forKey: .rotation) ?? d.rotation
         zoom = try c.decodeIfPresent(ValueRange.self, forKey: .zoom) ?? d.zoom

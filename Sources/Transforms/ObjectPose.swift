@@ -107,12 +107,7 @@ public struct ObjectPoseDistribution: Codable, Sendable, Equatable {
     /// Missing keys take the defaults; unknown keys are refused by name (a misspelt key would
     /// otherwise leave its factor silently at the default).
     public init(from decoder: any Decoder) throws {
-        let unknown = try decoder.container(keyedBy: TransformDistribution.AnyKey.self).allKeys.map(\.stringValue)
-            .filter { CodingKeys(stringValue: $0) == nil }.sorted()
-        guard unknown.isEmpty else {
-            throw TransformError.decoding(what: "object pose distribution",
-                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))")
-        }
+        try TransformDistribution.refuseUnknownKeys(decoder, CodingKeys.self, what: "object pose distribution")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = ObjectPoseDistribution()
         azimuth = try c.decodeIfPresent(ValueRange.self, forKey: .azimuth) ?? d.azimuth

@@ -24,6 +24,8 @@ public struct MeshSurface: Sendable {
     /// Textured triangles whose texture coordinates have no area (they cannot show the texture):
     /// they are drawn in a fixed grey.
     public let trianglesWithoutTextureArea: Int
+    /// The area the texture covers, mm² (`Mesh.texturedArea`).
+    public let texturedArea: Double
     /// Object frame, mm, centred on the bounding box's centre.
     let positions: [SIMD3<Double>]
     /// 3 per triangle.
@@ -79,6 +81,7 @@ public struct MeshSurface: Sendable {
         cornerPosition = cp; cornerTexel = ct; cornerNormal = cn; faceNormal = fn; color = col
         triangleCount = mesh.triangles.count
         trianglesWithoutTextureArea = noArea
+        texturedArea = mesh.texturedArea
     }
 
     /// The camera that shows this mesh in `pose` on a `sceneWidth` × `sceneHeight` image with a

@@ -188,14 +188,19 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    public init(from decoder: any Decoder) throws {
+    /// Throws a `TransformError` naming every key of the decoder's object that `Keys` lacks, and
+    /// the keys there are (the distributions' JSON readers share it).
+    static func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ decoder: any Decoder, _ keys: Keys.Type, what: String) throws {
         let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
-            .filter { CodingKeys(stringValue: $0) == nil }.sorted()
+            .filter { Keys(stringValue: $0) == nil }.sorted()
         guard unknown.isEmpty else {
-            let known = CodingKeys.allCases.map(\.stringValue)
-            throw TransformError.decoding(what: "transform distribution",
-                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(known.joined(separator: ", "))")
+            throw TransformError.decoding(what: what,
+                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(Keys.allCases.map(\.stringValue).joined(separator: ", "))")
         }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(decoder, CodingKeys.self, what: "transform distribution")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = TransformDistribution()
         fieldOfViewDegrees = try c.decodeIfPresent(Double.self, forKey: .fieldOfViewDegrees) ?? d.fieldOfViewDegrees
