@@ -27,13 +27,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
+        // MARK: - Untrusted text
+        // Escapes and cuts text from files for error messages; the bottom of the graph (no dependencies).
+        .target(name: "TextSafety"),
+
         // MARK: - C interop
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "CImageShims", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         // MARK: - Images
-        .target(name: "Imaging", dependencies: ["CImageShims"], swiftSettings: kernelFlags),
+        .target(name: "Imaging", dependencies: ["CImageShims", "TextSafety"], swiftSettings: kernelFlags),
 
         // MARK: - Engine
         // Hand-written SIMD kernels (AVX-512 GEMM), chosen at run time by CPU.
@@ -41,36 +45,36 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS", "CKernels"], swiftSettings: kernelFlags),
         .target(
             name: "Checkpoints",
-            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["TextSafety", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: kernelFlags),
         .target(
             name: "Networks",
-            dependencies: ["Tensors", "Checkpoints"],
+            dependencies: ["Tensors", "Checkpoints", "TextSafety"],
             exclude: ["Resources/README.md"],
             resources: [.copy("Resources/imagenet_classes.txt")],
             swiftSettings: kernelFlags),
 
         // ONNX model files: the generated protobuf types (onnx.pb.swift, committed) and a checked loader.
-        .target(name: "ONNX", dependencies: ["Networks", "Tensors", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: kernelFlags),
+        .target(name: "ONNX", dependencies: ["Networks", "Tensors", "TextSafety", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: kernelFlags),
 
         // MARK: - Patches
-        .target(name: "Transforms", dependencies: ["Meshes"], swiftSettings: kernelFlags),
+        .target(name: "Transforms", dependencies: ["Meshes", "TextSafety"], swiftSettings: kernelFlags),
         .target(
             name: "Attack",
-            dependencies: ["Networks", "Transforms", "Imaging", "Meshes"],
+            dependencies: ["Networks", "Transforms", "Imaging", "Meshes", "TextSafety"],
             resources: [.copy("Resources/default_palette.txt")],
             swiftSettings: kernelFlags),
-        .target(name: "Calibration", dependencies: ["Imaging", "Transforms"], swiftSettings: kernelFlags),
+        .target(name: "Calibration", dependencies: ["Imaging", "Transforms", "TextSafety"], swiftSettings: kernelFlags),
         // 3D objects (issue 22): textured triangle meshes, the OBJ reader, procedural meshes.
-        .target(name: "Meshes"),
+        .target(name: "Meshes", dependencies: ["TextSafety"]),
 
         // MARK: - Statistics (success counts and their intervals)
         .target(name: "Statistics"),
 
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Statistics", "Meshes", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing"], swiftSettings: kernelFlags),
-        .target(name: "Evaluation", dependencies: ["Statistics", "Meshes", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Meshes", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing", "TextSafety"], swiftSettings: kernelFlags),
+        .target(name: "Evaluation", dependencies: ["Statistics", "Meshes", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing", "TextSafety"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output
         .target(
@@ -103,6 +107,7 @@ let package = Package(
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "Runs", "Drawing", "Imaging"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration", "Imaging", "Transforms", "Attack"]),
         .testTarget(name: "MeshesTests", dependencies: ["Meshes"]),
+        .testTarget(name: "TextSafetyTests", dependencies: ["TextSafety"]),
         .testTarget(name: "LinearModelTests", dependencies: ["LinearModel", "Drawing", "Imaging"]),
     ]
 )

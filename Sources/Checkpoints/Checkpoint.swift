@@ -127,9 +127,24 @@ func decodeStateDict(_ entries: [(String, TensorRef)], storageBytes: [String: Ra
                      file: [UInt8], path: String, format: CheckpointFormat) throws(CheckpointError) -> Checkpoint {
     var tensors: [String: CheckpointTensor] = [:]
     var keys: [String] = []
+    // Many tensors may view one storage (tied weights), so the file's size alone does not bound what decoding
+    // allocates: a small pickle could name one large storage thousands of times. All the views together may show
+    // at most 4× the elements the storages hold (tied weights show 2×), plus one repeated-view allowance.
+    var storageElements: [String: Int] = [:]
+    for (_, t) in entries { storageElements[t.storage.key] = t.storage.rootNumel }
+    let stored = storageElements.values.reduce(0, saturatingSum)
+    let budget = saturatingSum(saturatingProduct([stored, 4]), maxRepeatedViewElements)
+    var decodedElements = 0
     tensors.reserveCapacity(entries.count)
     for (name, t) in entries {
         let s = t.storage
+        // (a shape past maxTensorElements or overflowing is refused by decodeTensor, with its shape)
+        let view = saturatingProduct(t.shape)
+        if view <= maxTensorElements { decodedElements = saturatingSum(decodedElements, view) }
+        guard decodedElements <= budget else {
+            throw .invalidTensor(file: path, tensor: name, detail: "the tensors up to this one show \(decodedElements) elements of "
+                + "storages holding \(stored) (at most 4× as many, plus \(maxRepeatedViewElements), are decoded)")
+        }
         let decoded: CheckpointTensor
         // The view storage starts `viewOffset` elements into the root storage.
         let (byteStart, overflow) = s.viewOffset.multipliedReportingOverflow(by: s.dtype.byteSize)
@@ -166,4 +181,21 @@ private func decodeSlice(_ bytes: [UInt8], _ range: Range<Int>, byteStart: Int, 
         }
     }
     return try result.get()
+}
+
+/// The product of `values` (negative ones count as 0, which the decoder refuses by name later), Int.max on overflow.
+func saturatingProduct(_ values: [Int]) -> Int {
+    var n = 1
+    for v in values {
+        let (p, o) = n.multipliedReportingOverflow(by: max(v, 0))
+        if o { return Int.max }
+        n = p
+    }
+    return n
+}
+
+/// a + b for counts ≥ 0, Int.max on overflow.
+func saturatingSum(_ a: Int, _ b: Int) -> Int {
+    let (s, o) = a.addingReportingOverflow(b)
+    return o ? Int.max : s
 }

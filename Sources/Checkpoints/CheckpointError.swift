@@ -1,5 +1,9 @@
 // The errors a checkpoint reader can raise; every case names the file and says what to do.
-// Not a place for recovery logic: readers throw these and stop.
+// Not a place for recovery logic: readers throw these and stop. Text taken from the file (pickle globals,
+// storage keys, tensor names, dtypes) is stored raw and escaped and cut when described (TextSafety); free-form
+// `detail`s are written by the readers, which escape what they quote from the file.
+
+import TextSafety
 
 /// A checkpoint could not be read. Every case carries `file` (the path as the caller gave it).
 public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -46,45 +50,46 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
 
     public var description: String {
         let damaged = "The file is damaged or incomplete; download it again."
+        let f = displayPath(file)
         switch self {
-        case .unreadable(let f, let reason):
+        case .unreadable(_, let reason):
             return "\(f): cannot read the file (\(reason)). Check the path and its permissions."
-        case .unrecognizedFormat(let f, let detail):
+        case .unrecognizedFormat(_, let detail):
             return "\(f): not a checkpoint this tool can read (\(detail)). Expected a PyTorch state dict (.pth, "
                 + "saved with torch.save(model.state_dict(), ...)) or a .safetensors file."
-        case .truncated(let f, let detail):
+        case .truncated(_, let detail):
             return "\(f): the file ends too early (\(detail)). \(damaged)"
-        case .malformedPickle(let f, let offset, let detail):
+        case .malformedPickle(_, let offset, let detail):
             return "\(f): malformed pickle at byte \(offset): \(detail). \(damaged)"
-        case .unsupportedOpcode(let f, let offset, let opcode, let name):
+        case .unsupportedOpcode(_, let offset, let opcode, let name):
             let hex = String(opcode, radix: 16, uppercase: true)
             return "\(f): the pickle uses opcode \(name) (0x\(hex)) at byte \(offset), which PyTorch state dicts "
                 + "never contain; refusing to interpret it. Re-save the weights with "
                 + "torch.save(model.state_dict(), path) from a trusted copy."
-        case .forbiddenGlobal(let f, let module, let name):
-            return "\(f): refusing to load: the pickle names the global \(module).\(name), which a PyTorch state "
-                + "dict never needs. This file may be malicious; get the weights from a trusted source. "
-                + "(If you saved a whole model with torch.save(model, ...), save model.state_dict() instead.)"
-        case .notAStateDict(let f, let detail):
+        case .forbiddenGlobal(_, let module, let name):
+            return "\(f): refusing to load: the pickle names the global \(untrustedText(module, limit: 40)).\(untrustedText(name, limit: 40)), "
+                + "which a state dict never needs; the file may be malicious. Get the weights from a trusted source "
+                + "(for a whole saved model, save model.state_dict() instead)."
+        case .notAStateDict(_, let detail):
             return "\(f): the checkpoint is not a state dict (\(detail)). Save it with "
                 + "torch.save(model.state_dict(), path)."
-        case .missingStorage(let f, let key):
-            return "\(f): a tensor refers to storage '\(key)', which the file does not contain. \(damaged)"
-        case .storageTooShort(let f, let key, let needed, let available):
-            return "\(f): storage '\(key)' needs \(needed) bytes but the file holds only \(available). \(damaged)"
-        case .unsupportedDType(let f, let tensor, let dtype):
-            return "\(f): tensor '\(tensor)' has dtype \(dtype), which is not supported (supported: float32, "
+        case .missingStorage(_, let key):
+            return "\(f): a tensor refers to storage '\(untrustedText(key))', which the file does not contain. \(damaged)"
+        case .storageTooShort(_, let key, let needed, let available):
+            return "\(f): storage '\(untrustedText(key))' needs \(needed) bytes but the file holds only \(available). \(damaged)"
+        case .unsupportedDType(_, let tensor, let dtype):
+            return "\(f): tensor '\(untrustedText(tensor, limit: 60))' has dtype \(untrustedText(dtype, limit: 20)), which is not supported (supported: float32, "
                 + "float64, float16, bfloat16, int64, int32, uint8, bool). Convert it to float32 before saving."
-        case .invalidTensor(let f, let tensor, let detail):
-            return "\(f): tensor '\(tensor)' is invalid: \(detail). \(damaged)"
-        case .malformedSafetensors(let f, let detail):
+        case .invalidTensor(_, let tensor, let detail):
+            return "\(f): tensor '\(untrustedText(tensor))' is invalid: \(detail). \(damaged)"
+        case .malformedSafetensors(_, let detail):
             return "\(f): malformed safetensors file: \(detail). \(damaged)"
-        case .malformedArchive(let f, let detail):
+        case .malformedArchive(_, let detail):
             return "\(f): malformed PyTorch zip archive: \(detail). \(damaged)"
-        case .missingTensor(let f, let key, let available):
-            let shown = available.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+        case .missingTensor(_, let key, let available):
+            let shown = available.prefix(5).map { "'\(untrustedText($0, limit: 40))'" }.joined(separator: ", ")
             let more = available.count > 5 ? ", ..." : ""
-            return "\(f): no tensor named '\(key)' (the file holds \(available.count) tensors: \(shown)\(more)). "
+            return "\(f): no tensor named '\(untrustedText(key))' (the file holds \(available.count) tensors: \(shown)\(more)). "
                 + "Check that the checkpoint matches the model architecture."
         }
     }

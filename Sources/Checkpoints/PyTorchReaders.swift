@@ -2,6 +2,7 @@
 // Both hand the pickles to `RestrictedUnpickler`; neither knows what the tensors mean.
 
 import Foundation
+import TextSafety
 import ZIPFoundation
 
 /// The legacy layout, as written by torch/serialization.py `_legacy_save` and read by `_legacy_load`:
@@ -42,10 +43,10 @@ enum PyTorchLegacyReader {
                 throw .malformedPickle(file: path, offset: main.end, detail: "a storage key is a \(keyValue.kind)")
             }
             guard let root = roots[key] else {
-                throw .malformedPickle(file: path, offset: main.end, detail: "storage '\(key)' is listed but no tensor uses it")
+                throw .malformedPickle(file: path, offset: main.end, detail: "storage '\(untrustedText(key))' is listed but no tensor uses it")
             }
             guard bytes.count - pos >= 8 else {
-                throw .truncated(file: path, detail: "the header of storage '\(key)' at byte \(pos) is cut off")
+                throw .truncated(file: path, detail: "the header of storage '\(untrustedText(key))' at byte \(pos) is cut off")
             }
             var count: UInt64 = 0
             for i in (pos..<(pos + 8)).reversed() { count = count << 8 | UInt64(bytes[i]) }
@@ -53,7 +54,7 @@ enum PyTorchLegacyReader {
             let available = bytes.count - pos
             let (n, overflow) = Int(truncatingIfNeeded: count).multipliedReportingOverflow(by: root.dtype.byteSize)
             guard count <= UInt64(Int.max), !overflow, n <= available else {
-                throw .truncated(file: path, detail: "storage '\(key)' claims \(count) elements of \(root.dtype.rawValue) "
+                throw .truncated(file: path, detail: "storage '\(untrustedText(key))' claims \(count) elements of \(root.dtype.rawValue) "
                     + "but only \(available) bytes remain")
             }
             guard Int(count) >= root.rootNumel else {
@@ -87,13 +88,14 @@ enum PyTorchZipReader {
             throw .malformedArchive(file: path, detail: "no <dir>/data.pkl entry (is this a TorchScript or other zip?)")
         }
         let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
+        var inflated = 0
         if let bo = entries[prefix + "byteorder"] {
-            let order = try extract(archive, bo, limit: 16, fileSize: bytes.count, path: path)
+            let order = try extract(archive, bo, limit: 16, fileSize: bytes.count, inflated: &inflated, path: path)
             if String(decoding: order, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "big" {
                 throw .unrecognizedFormat(file: path, detail: "saved with big-endian byte order, which is not supported")
             }
         }
-        let pickle = try extract(archive, pickleEntry, limit: nil, fileSize: bytes.count, path: path)
+        let pickle = try extract(archive, pickleEntry, limit: nil, fileSize: bytes.count, inflated: &inflated, path: path)
         let main = try RestrictedUnpickler.read(file: path, bytes: pickle, start: 0)
         let stateEntries = try stateDictEntries(main, file: path)
 
@@ -105,19 +107,35 @@ enum PyTorchZipReader {
                 throw .storageTooShort(file: path, key: s.key, neededBytes: overflow ? Int.max : needed,
                                        availableBytes: Int(clamping: e.uncompressedSize))
             }
-            buffers[s.key] = try extract(archive, e, limit: needed, fileSize: bytes.count, path: path)
+            buffers[s.key] = try extract(archive, e, limit: needed, fileSize: bytes.count, inflated: &inflated, path: path)
         }
         return try decodeStateDict(stateEntries, storageBytes: [:], in: buffers, file: [], path: path, format: .pytorchZip)
     }
 
-    /// The bytes of one entry. torch.save stores storages uncompressed; a compressed entry may not inflate past
-    /// `limit` or 1 GiB (a zip-bomb guard), and no entry may produce more bytes than its header declares.
-    private static func extract(_ archive: Archive, _ e: Entry, limit: Int?, fileSize: Int,
+    /// All compressed entries of one file together may inflate to at most this (a zip-bomb guard: torch.save stores
+    /// its entries uncompressed, so only a re-zipped file has compressed ones; 1 GiB is 4× the largest zoo model).
+    static let maxInflatedBytes = 1 << 30
+
+    /// The bytes of one entry, refused before anything is allocated when its header's sizes cannot be right: a
+    /// stored entry lies inside the file, so it is at most the file's size; a compressed one may not inflate past
+    /// `limit` or what is left of `maxInflatedBytes`. No entry may produce more bytes than its header declares.
+    private static func extract(_ archive: Archive, _ e: Entry, limit: Int?, fileSize: Int, inflated: inout Int,
                                 path: String) throws(CheckpointError) -> [UInt8] {
         let declared = e.uncompressedSize
-        if e.compressedSize != declared, declared > UInt64(min(limit ?? Int.max, 1 << 30)) {
-            throw .malformedArchive(file: path, detail: "entry \(e.path) claims to inflate to \(declared) bytes, more "
-                + "than it may")
+        guard e.compressedSize <= UInt64(fileSize) else {
+            throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' claims \(e.compressedSize) bytes, more "
+                + "than the whole \(fileSize)-byte file")
+        }
+        if e.compressedSize != declared {
+            let allowed = min(limit ?? Int.max, maxInflatedBytes - inflated)
+            guard declared <= UInt64(max(allowed, 0)) else {
+                throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' claims to inflate to \(declared) bytes, "
+                    + "more than it may (\(max(allowed, 0)); all compressed entries together at most \(maxInflatedBytes))")
+            }
+            inflated += Int(declared)
+        } else if declared > UInt64(fileSize) {
+            throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' claims \(declared) bytes, more "
+                + "than the whole \(fileSize)-byte file")
         }
         struct Overrun: Error {}
         var out: [UInt8] = []
@@ -128,12 +146,12 @@ enum PyTorchZipReader {
                 out.append(contentsOf: chunk)
             }
         } catch is Overrun {
-            throw .malformedArchive(file: path, detail: "entry \(e.path) holds more data than its header declares")
+            throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' holds more data than its header declares")
         } catch {
-            throw .malformedArchive(file: path, detail: "cannot read entry \(e.path) (\(error))")
+            throw .malformedArchive(file: path, detail: "cannot read entry '\(untrustedText(e.path))' (\(error))")
         }
         guard UInt64(out.count) == declared else {
-            throw .truncated(file: path, detail: "entry \(e.path) holds \(out.count) of its \(declared) bytes")
+            throw .truncated(file: path, detail: "entry '\(untrustedText(e.path))' holds \(out.count) of its \(declared) bytes")
         }
         return out
     }

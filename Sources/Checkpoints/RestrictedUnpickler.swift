@@ -5,7 +5,10 @@
 // further byte is interpreted; anything else raises `CheckpointError.forbiddenGlobal`. "Calling" an allowed global
 // (REDUCE / NEWOBJ) is interpreted here by hand (build a dict, record a tensor view), never dispatched dynamically.
 // Containers live in arenas and values refer to them by index, so no value nests inside another: hostile nesting
-// depth cannot overflow the stack (no recursion anywhere, not even in deinit).
+// depth cannot overflow the stack (no recursion anywhere, not even in deinit). Text from the pickle that an error
+// quotes is escaped and cut (TextSafety): a hostile module name cannot write control sequences to the terminal.
+
+import TextSafety
 
 /// Element types a PyTorch storage (or a safetensors tensor) can hold here.
 enum DType: String, Sendable {
@@ -323,7 +326,7 @@ struct RestrictedUnpickler {
         let a = tuples[t]
         let tag = try string(first, "the persistent id's tag")
         guard tag == "storage" else {
-            throw .notAStateDict(file: file, detail: "the pickle holds a '\(tag)' object, not only tensors")
+            throw .notAStateDict(file: file, detail: "the pickle holds a '\(untrustedText(tag))' object, not only tensors")
         }
         guard a.count == 5 || a.count == 6 else {
             throw malformed("a storage persistent id has \(a.count) fields, expected 5 or 6")
@@ -333,7 +336,7 @@ struct RestrictedUnpickler {
         }
         let key = try string(a[2], "a storage key")
         let numel = try int(a[4], "a storage size")
-        guard numel >= 0 else { throw malformed("storage '\(key)' claims \(numel) elements") }
+        guard numel >= 0 else { throw malformed("storage '\(untrustedText(key))' claims \(numel) elements") }
         var ref = StorageRef(key: key, dtype: dtype, rootNumel: numel, viewNumel: numel)
         if a.count == 6, case .tuple(let vt) = a[5] {
             // Legacy view_metadata: (view_key, offset, view_size), in elements of the root storage.
@@ -348,7 +351,7 @@ struct RestrictedUnpickler {
         }
         if let i = storageIndex[key] {
             guard storages[i].dtype == dtype, storages[i].rootNumel == numel else {
-                throw malformed("storage '\(key)' is named twice with different types or sizes")
+                throw malformed("storage '\(untrustedText(key))' is named twice with different types or sizes")
             }
         } else {
             storageIndex[key] = storages.count

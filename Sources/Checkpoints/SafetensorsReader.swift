@@ -1,10 +1,16 @@
 // Reader for Hugging Face `.safetensors`: u64 LE header length, a JSON header
 // `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the raw little-endian data.
-// It validates every offset against the file; it does not write safetensors.
+// It validates every offset against the file; it does not write safetensors. Header keys and dtypes that an
+// error quotes are escaped and cut (TextSafety).
 
 import Foundation
+import TextSafety
 
 enum SafetensorsReader {
+    /// The largest JSON header read: the safetensors library's own limit (MAX_HEADER_SIZE, 100 MB); a header claiming
+    /// more is refused before it is parsed.
+    static let maxHeaderBytes = 100_000_000
+
     static let dtypes: [String: DType] = [
         "F32": .float32, "F64": .float64, "F16": .float16, "BF16": .bfloat16,
         "I64": .int64, "I32": .int32, "U8": .uint8, "BOOL": .bool,
@@ -23,6 +29,9 @@ enum SafetensorsReader {
         guard bytes.count >= 8 else { throw .truncated(file: path, detail: "\(bytes.count) bytes, too short for a safetensors header") }
         var n: UInt64 = 0
         for i in (0..<8).reversed() { n = n << 8 | UInt64(bytes[i]) }
+        guard n <= UInt64(maxHeaderBytes) else {
+            throw bad("the header claims \(n) bytes, more than the \(maxHeaderBytes) a safetensors header may have")
+        }
         guard n <= UInt64(bytes.count - 8) else {
             throw .truncated(file: path, detail: "the header claims \(n) bytes but the file has \(bytes.count - 8) after the length")
         }
@@ -40,28 +49,35 @@ enum SafetensorsReader {
         struct Item { var name: String; var dtype: DType; var shape: [Int]; var begin: Int; var end: Int }
         var items: [Item] = []
         for (name, entry) in header where name != "__metadata__" {
-            guard case let .object(dtypeName, shape, offsets) = entry else { throw bad("entry '\(name)' is not an object") }
-            guard let dtypeName else { throw bad("entry '\(name)' has no dtype") }
+            let shownName = untrustedText(name, limit: 60)
+            guard case let .object(dtypeName, shape, offsets) = entry else { throw bad("entry '\(shownName)' is not an object") }
+            guard let dtypeName else { throw bad("entry '\(shownName)' has no dtype") }
             guard let dtype = dtypes[dtypeName] else {
                 throw .unsupportedDType(file: path, tensor: name, dtype: dtypeName)
             }
-            guard let shape else { throw bad("entry '\(name)' has no integer shape") }
+            guard let shape else { throw bad("entry '\(shownName)' has no integer shape") }
             guard let offsets, offsets.count == 2 else {
-                throw bad("entry '\(name)' has no [begin, end] data_offsets")
+                throw bad("entry '\(shownName)' has no [begin, end] data_offsets")
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= data.count else {
-                throw bad("entry '\(name)' has data_offsets [\(begin), \(end)] outside the \(data.count)-byte data section")
+                throw bad("entry '\(shownName)' has data_offsets [\(begin), \(end)] outside the \(data.count)-byte data section")
             }
             let count = try elementCount(shape, file: path, tensor: name)
             let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
             guard !overflow, bytesNeeded == end - begin else {
-                throw bad("entry '\(name)' (\(dtypeName) \(shape)) needs \(overflow ? "too many" : String(bytesNeeded)) bytes "
+                throw bad("entry '\(shownName)' (\(untrustedText(dtypeName)) \(shown(shape))) needs \(overflow ? "too many" : String(bytesNeeded)) bytes "
                     + "but data_offsets span \(end - begin)")
             }
             items.append(Item(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
         items.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
+        // The format's tensors do not overlap (the safetensors library refuses overlaps too); overlapping ones would let
+        // a small file decode the same bytes many times over.
+        for (a, b) in zip(items, items.dropFirst()) where b.begin < a.end {
+            throw bad("entries '\(untrustedText(a.name, limit: 40))' and '\(untrustedText(b.name, limit: 40))' overlap "
+                + "(data_offsets [\(a.begin), \(a.end)] and [\(b.begin), \(b.end)])")
+        }
 
         var tensors: [String: CheckpointTensor] = [:]
         var keys: [String] = []

@@ -3,16 +3,34 @@
 
 import Foundation
 
-/// Tensors larger than this are refused rather than allocated (a hostile header could claim anything).
-let maxTensorElements = 1 << 31
+/// Tensors larger than this are refused rather than allocated (a hostile header could claim anything):
+/// 2^28 elements is 1 GiB of Float, 4× VGG-16's largest weight (fc6, 103 M), the same bound as the ONNX reader's.
+let maxTensorElements = 1 << 28
 
-/// Row-major element count, overflow-checked.
+/// A view that repeats storage elements (a stride of 0, as `expand` makes) may show more elements than its storage
+/// holds, but no more than this: otherwise a one-element storage could ask for `maxTensorElements` Floats plus as
+/// many gather indices. 2^24 (64 MiB of Float) is far past any expanded buffer a state dict holds.
+let maxRepeatedViewElements = 1 << 24
+
+/// More dimensions than this are refused (NumPy's limit is 32, later 64; PyTorch's kernels stop at 25). It also
+/// keeps a shape short enough to quote in an error.
+let maxTensorRank = 64
+
+/// A shape or stride list for an error message: its first 8 values, then how many there are.
+func shown(_ values: [Int]) -> String {
+    values.count <= 8 ? "\(values)" : "\(Array(values.prefix(8)).description.dropLast()), … (\(values.count) values)]"
+}
+
+/// Row-major element count, overflow-checked, with at most `maxTensorRank` dimensions.
 func elementCount(_ shape: [Int], file: String, tensor: String) throws(CheckpointError) -> Int {
+    guard shape.count <= maxTensorRank else {
+        throw .invalidTensor(file: file, tensor: tensor, detail: "its shape has \(shape.count) dimensions (at most \(maxTensorRank))")
+    }
     var n = 1
     for d in shape {
-        guard d >= 0 else { throw .invalidTensor(file: file, tensor: tensor, detail: "negative size \(d) in shape \(shape)") }
+        guard d >= 0 else { throw .invalidTensor(file: file, tensor: tensor, detail: "negative size \(d) in shape \(shown(shape))") }
         let (p, o) = n.multipliedReportingOverflow(by: d)
-        guard !o else { throw .invalidTensor(file: file, tensor: tensor, detail: "shape \(shape) overflows 64 bits") }
+        guard !o else { throw .invalidTensor(file: file, tensor: tensor, detail: "shape \(shown(shape)) overflows 64 bits") }
         n = p
     }
     return n
@@ -28,7 +46,13 @@ func decodeTensor(src: UnsafeRawBufferPointer, storageNumel: Int, dtype: DType,
     func bad(_ d: String) -> CheckpointError { .invalidTensor(file: file, tensor: name, detail: d) }
     guard shape.count == stride.count else { throw bad("\(shape.count) sizes but \(stride.count) strides") }
     let count = try elementCount(shape, file: file, tensor: name)
-    guard count <= maxTensorElements else { throw bad("\(count) elements is more than this reader accepts") }
+    guard count <= maxTensorElements else {
+        throw bad("its shape \(shown(shape)) has \(count) elements, more than the \(maxTensorElements) this reader accepts")
+    }
+    guard count <= max(storageNumel, maxRepeatedViewElements) else {
+        throw bad("its shape \(shown(shape)) shows \(count) elements of a \(storageNumel)-element storage (a view repeating "
+            + "elements may show at most \(maxRepeatedViewElements))")
+    }
     guard storageNumel >= 0, src.count / dtype.byteSize >= storageNumel else {
         throw bad("its storage holds \(src.count) bytes, fewer than \(storageNumel) \(dtype.rawValue) elements")
     }
@@ -40,14 +64,14 @@ func decodeTensor(src: UnsafeRawBufferPointer, storageNumel: Int, dtype: DType,
     // Highest storage element touched: offset + Σ (size-1)·stride, all checked.
     var last = offset
     for (d, s) in zip(shape, stride) {
-        guard s >= 0 else { throw bad("negative stride \(s) in strides \(stride)") }
+        guard s >= 0 else { throw bad("negative stride \(s) in strides \(shown(stride))") }
         let (p, o1) = (d - 1).multipliedReportingOverflow(by: s)
         let (q, o2) = last.addingReportingOverflow(p)
-        guard !o1, !o2 else { throw bad("sizes \(shape) with strides \(stride) overflow 64 bits") }
+        guard !o1, !o2 else { throw bad("sizes \(shown(shape)) with strides \(shown(stride)) overflow 64 bits") }
         last = q
     }
     guard last < storageNumel else {
-        throw bad("shape \(shape), strides \(stride) and offset \(offset) reach element \(last), past the end of "
+        throw bad("shape \(shown(shape)), strides \(shown(stride)) and offset \(offset) reach element \(last), past the end of "
             + "its \(storageNumel)-element storage")
     }
 
