@@ -129,9 +129,14 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
 
     /// Impossible values, each named in the library's terms (`AttackError.invalidSetting`; the
     /// CLI puts its flag names on them).
+    /// The most validation samples a run draws (evaluate's bound on --samples).
+    public static let maxValidationSamples = 1_000_000
+
     public func validate() throws {
         func bad(_ s: GenerateSetting, _ problem: String) -> AttackError { .invalidSetting(s, problem) }
         guard !models.isEmpty else { throw bad(.models, "needs at least one model") }
+        // Every model of an ensemble is loaded and run on every step; a record listing thousands is not a run.
+        guard models.count <= 32 else { throw bad(.models, "lists \(models.count) models; an ensemble has at most 32") }
         guard steps >= 1, steps <= 1_000_000 else { throw bad(.steps, "must be 1…1000000, got \(steps)") }
         guard batch >= 1, batch <= 512 else { throw bad(.batch, "must be 1…512, got \(batch)") }
         guard textureSide >= 8, textureSide <= 1024 else { throw bad(.textureSide, "must be 8…1024 pixels, got \(textureSide)") }
@@ -145,12 +150,21 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         if let t = target, !(0..<1000).contains(t) { throw bad(.target, "class \(t) is not in 0…999") }
         if let d = averageDecay { guard d.isFinite, d >= 0, d < 1 else { throw bad(.averageDecay, "must be a decay in [0, 1), e.g. 0.99, got \(d)") } }
         if let l = pyramidLevels { guard (1...8).contains(l) else { throw bad(.pyramidLevels, "must be 1…8 levels (1 = off, 4 is usual), got \(l)") } }
-        guard validationSamples >= 1 else { throw bad(.validationSamples, "must be ≥ 1") }
+        // Sample counts are allocated (one rendered scene each) before any is scored: a run.json or checkpoint asking
+        // for 10^9 is refused here, at evaluate's own bound (--samples ≤ 1000000).
+        guard (1...Self.maxValidationSamples).contains(validationSamples) else {
+            throw bad(.validationSamples, "must be 1…\(Self.maxValidationSamples), got \(validationSamples)")
+        }
         guard checkpointEvery >= 1 else { throw bad(.checkpointEvery, "must be ≥ 1, got \(checkpointEvery)") }
-        guard periodicValidationSamples >= 1 else { throw bad(.periodicValidationSamples, "must be ≥ 1, got \(periodicValidationSamples)") }
+        guard (1...Self.maxValidationSamples).contains(periodicValidationSamples) else {
+            throw bad(.periodicValidationSamples, "must be 1…\(Self.maxValidationSamples), got \(periodicValidationSamples)")
+        }
         if let rgb = paletteRGB {
             guard !rgb.isEmpty, rgb.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0.isFinite && (0...1).contains($0) } }) else {
                 throw bad(.paletteRGB, "must hold at least one colour of 3 values in [0, 1]")
+            }
+            guard rgb.count <= PrintablePalette.maxColors else {
+                throw bad(.paletteRGB, "holds \(rgb.count) colours; at most \(PrintablePalette.maxColors) (the non-printability loss visits each on every step)")
             }
         }
         guard validateEvery >= 0 else { throw bad(.validateEvery, "must be a number of steps ≥ 0 (0 = only at the end), got \(validateEvery)") }

@@ -3,6 +3,7 @@
 // Texture layout (H, W, 3), values in [0, 1]. Each loss returns its value and ACCUMULATES its
 // gradient, times `weight`, into `gradient`.
 import Foundation
+import TextSafety
 
 public enum TotalVariation {
     /// Mean over pixels of √(Δx² + Δy² + ε) with forward differences (Δ = 0 past the last
@@ -35,8 +36,17 @@ public enum TotalVariation {
 public struct PrintablePalette: Sendable, Equatable {
     public var colors: [SIMD3<Float>]
 
+    /// The most colours a palette may hold: the loss costs texels × colours on every step, and a measured palette
+    /// has one colour per chart patch (at most 16 × 16); Sharif et al. used 30, the bundled one has 130.
+    public static let maxColors = 4096
+    /// The largest palette file read (4096 lines of "255 255 255" are 50 KB; comments may add some).
+    public static let maxFileBytes = 1 << 20
+
     public init(colors: [SIMD3<Float>]) throws {
         guard !colors.isEmpty else { throw AttackError.badPalette("the palette has no colours") }
+        guard colors.count <= Self.maxColors else {
+            throw AttackError.badPalette("the palette has \(colors.count) colours; at most \(Self.maxColors) (the loss visits each on every step)")
+        }
         guard colors.allSatisfy({ c in (0..<3).allSatisfy { c[$0].isFinite && c[$0] >= 0 && c[$0] <= 1 } }) else {
             throw AttackError.badPalette("palette colours must be finite and within 0…1")
         }
@@ -46,8 +56,12 @@ public struct PrintablePalette: Sendable, Equatable {
     /// Reads a palette file: one colour per line as three numbers 0–255 (or 0–1 when all are
     /// ≤ 1), separated by spaces, commas or tabs; `#` starts a comment.
     public static func read(from path: String) throws -> PrintablePalette {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw AttackError.badPalette("\(displayPath(path)): the palette file is \(size) bytes; at most \(maxFileBytes) are read (one colour per line)")
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw AttackError.badPalette("\(path): cannot read the palette file")
+            throw AttackError.badPalette("\(displayPath(path)): cannot read the palette file")
         }
         return try parse(text, source: path)
     }
@@ -60,9 +74,12 @@ public struct PrintablePalette: Sendable, Equatable {
             if parts.isEmpty { continue }
             let values = parts.compactMap(Double.init)
             guard parts.count == 3, values.count == 3, values.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 255 }) else {
-                throw AttackError.badPalette("\(source):\(n + 1): expected three numbers 0–255, got '\(line)'")
+                throw AttackError.badPalette("\(displayPath(source)):\(n + 1): expected three numbers 0–255, got '\(untrustedText(line))'")
             }
             rows.append(values)
+            guard rows.count <= maxColors else {
+                throw AttackError.badPalette("\(displayPath(source)): more than \(maxColors) colours; at most \(maxColors) (the loss visits each on every step)")
+            }
         }
         let scale = rows.allSatisfy { $0.allSatisfy { $0 <= 1 } } ? 1.0 : 255.0
         return try PrintablePalette(colors: rows.map { SIMD3(Float($0[0] / scale), Float($0[1] / scale), Float($0[2] / scale)) })

@@ -2,6 +2,7 @@
 // of colour patches, in chart pixels) as a Codable sidecar, the patch colours, and its rendering.
 // Not the detector (MarkerDetector.swift) and not the fit (ColorCalibration.swift).
 import Foundation
+import TextSafety
 import Transforms
 import Imaging
 
@@ -171,7 +172,7 @@ public struct ChartLayout: Codable, Sendable, Equatable {
     /// Throws `chartMismatch` naming `source` when the layout is not one this version can use.
     public func validate(source: String) throws(CalibrationError) {
         func bad(_ reason: String) -> CalibrationError { .chartMismatch(source: source, reason: reason + " Use the .json written beside the chart PNG by `robustpatch calibration-chart`.") }
-        guard format == Self.formatName else { throw bad("not a calibration chart layout (format '\(format)').") }
+        guard format == Self.formatName else { throw bad("not a calibration chart layout (format '\(untrustedText(format))').") }
         guard version == Self.formatVersion else { throw bad("chart layout version \(version); this tool reads version \(Self.formatVersion).") }
         guard width >= 16, height >= 16, width <= Image.maxSide, height <= Image.maxSide else { throw bad("chart size \(width) × \(height) is impossible.") }
         // The layout fields calibration-chart writes from its options, in the ranges it accepts.
@@ -180,7 +181,7 @@ public struct ChartLayout: Codable, Sendable, Equatable {
             throw bad("field \"dpi\" is \(dpi); it must be \(Int(dpis.lowerBound))–\(Int(dpis.upperBound)).")
         }
         guard let p = Paper(rawValue: paper), ChartOptions.papers.contains(p) else {
-            throw bad("field \"paper\" is '\(paper)'; it must be one of \(ChartOptions.papers.map(\.rawValue).joined(separator: ", ")).")
+            throw bad("field \"paper\" is '\(untrustedText(paper))'; it must be one of \(ChartOptions.papers.map(\.rawValue).joined(separator: ", ")).")
         }
         guard grid.contains(columns) else {
             throw bad("field \"columns\" is \(columns); it must be \(grid.lowerBound)–\(grid.upperBound).")
@@ -190,12 +191,14 @@ public struct ChartLayout: Codable, Sendable, Equatable {
         }
         guard markers.count == 4 else { throw bad("needs 4 markers, has \(markers.count).") }
         for (i, m) in markers.enumerated() {
-            guard m.code == MarkerCode.codes[i] else { throw bad("marker \(i) (\(m.name)) has an unknown code.") }
-            guard m.size >= Self.markerModules, m.x >= 0, m.y >= 0, m.x + m.size <= width, m.y + m.size <= height else {
-                throw bad("marker \(m.name) lies outside the \(width) × \(height) chart.")
+            guard m.code == MarkerCode.codes[i] else { throw bad("marker \(i) (\(untrustedText(m.name))) has an unknown code.") }
+            // (written as size ≤ width − x: the file's numbers may be near Int.max, and x + size must not trap)
+            guard m.size >= Self.markerModules, (0...width).contains(m.x), (0...height).contains(m.y),
+                  m.size <= width - m.x, m.size <= height - m.y else {
+                throw bad("marker \(untrustedText(m.name)) lies outside the \(width) × \(height) chart.")
             }
             guard m.centerX == Double(m.x) + Double(m.size) / 2, m.centerY == Double(m.y) + Double(m.size) / 2 else {
-                throw bad("marker \(m.name): centre (\(m.centerX), \(m.centerY)) is not the centre of its square.")
+                throw bad("marker \(untrustedText(m.name)): centre (\(m.centerX), \(m.centerY)) is not the centre of its square.")
             }
         }
         guard patches.count >= 4 else { throw bad("needs at least 4 patches, has \(patches.count).") }
@@ -207,7 +210,8 @@ public struct ChartLayout: Codable, Sendable, Equatable {
                 throw bad("patch \(i): row \(p.row), column \(p.column) is outside the \(columns)x\(rows) grid (rows and columns count from 0).")
             }
             guard p.rgb.count == 3, p.rgb.allSatisfy({ (0...255).contains($0) }) else { throw bad("patch \(i): rgb must be three numbers 0–255.") }
-            guard p.width >= 2, p.height >= 2, p.x >= 0, p.y >= 0, p.x + p.width <= width, p.y + p.height <= height else {
+            guard p.width >= 2, p.height >= 2, (0...width).contains(p.x), (0...height).contains(p.y),
+                  p.width <= width - p.x, p.height <= height - p.y else {
                 throw bad("patch \(i) lies outside the \(width) × \(height) chart.")
             }
         }

@@ -2,6 +2,7 @@
 // per-channel gain/bias the renderer's printer model takes), the measured printable palette, and
 // provenance, as a Codable value (calibration.json). Not the photo analysis (Calibrator.swift).
 import Foundation
+import TextSafety
 import Transforms
 
 public struct ColorCalibration: Codable, Sendable, Equatable {
@@ -116,7 +117,7 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
     /// The first field `validate` would refuse, as a sentence naming it and its allowed range, or nil.
     public func validationProblem() -> String? {
         guard format == Self.formatName else {
-            return "field \"format\" is '\(format)', not '\(Self.formatName)': this is not a calibration file."
+            return "field \"format\" is '\(untrustedText(format))', not '\(Self.formatName)': this is not a calibration file."
         }
         guard version == Self.formatVersion else {
             return "field \"version\" is \(version); this tool reads version \(Self.formatVersion)."
@@ -140,6 +141,11 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
             return problem
         }
         guard !palette.isEmpty else { return "field \"palette\" is empty; it must hold the measured patch colours." }
+        // One colour per chart patch (at most 16 × 16); the palette drives a loss over texels × colours every step.
+        let maxColors = ChartOptions.gridRange.upperBound * ChartOptions.gridRange.upperBound
+        guard palette.count <= maxColors else {
+            return "field \"palette\" holds \(palette.count) colours; a chart measures at most \(maxColors)."
+        }
         for (i, c) in palette.enumerated() where ![c.x, c.y, c.z].allSatisfy({ $0.isFinite && (0...1).contains($0) }) {
             return "field \"palette\"[\(i)] is [\(c.x), \(c.y), \(c.z)]; each channel must be in [0, 1]."
         }

@@ -1,5 +1,7 @@
 // Typed errors of the Evaluation module: each names the input that was wrong and what to do.
 
+import TextSafety
+
 public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     /// A patch file or folder that cannot be used (wrong PNG kind, missing files, bad run.json).
     case badPatch(String)
@@ -18,7 +20,7 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .badPatch(s), let .badOption(s), let .badSamples(s): return s
         case let .unknownFactor(name, valid):
-            return "unknown factor '\(name)'; valid factors: \(valid.joined(separator: ", "))"
+            return "unknown factor '\(untrustedText(name))'; valid factors: \(valid.joined(separator: ", "))"
         case let .modelFailed(spec, reason):
             return "--model \(spec) failed to load: \(reason)"
         case let .write(path, reason): return "cannot write \(path): \(reason)"

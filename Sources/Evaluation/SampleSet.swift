@@ -2,6 +2,7 @@
 // every varying factor (so even a small N covers each factor's range evenly), and their JSON
 // file for replay. Rendering and scoring are in Evaluator.swift.
 import Foundation
+import TextSafety
 import Transforms
 
 /// One evaluation draw: which scene (index into the scene list) and which transformation.
@@ -77,18 +78,33 @@ public struct SampleSet: Codable, Sendable, Equatable {
 
     /// Reads a samples file; every sample is validated and its scene index must be in range
     /// for `sceneCount` scenes.
+    /// The most samples a file may hold: `--samples`' own bound.
+    public static let maxSamples = 1_000_000
+    /// The largest samples file read: --save-samples writes about 1 KB per sample, so 1 GiB holds `maxSamples`.
+    public static let maxFileBytes = 1 << 30
+
     public static func read(from path: String, sceneCount: Int) throws -> SampleSet {
+        let shownPath = displayPath(path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw EvaluationError.badSamples("\(shownPath) is \(size) bytes; a samples file is at most \(maxFileBytes) (\(maxSamples) samples)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EvaluationError.badSamples("cannot read the samples file \(path)")
+            throw EvaluationError.badSamples("cannot read the samples file \(shownPath)")
         }
         let set: SampleSet
         do { set = try JSONDecoder().decode(SampleSet.self, from: data) } catch {
-            throw EvaluationError.badSamples("\(path) is not a samples file written by --save-samples (\(error))")
+            throw EvaluationError.badSamples("\(shownPath) is not a samples file written by --save-samples (\(describeDecodingError(error)))")
         }
-        guard !set.samples.isEmpty else { throw EvaluationError.badSamples("\(path) holds zero samples") }
+        guard !set.samples.isEmpty else { throw EvaluationError.badSamples("\(shownPath) holds zero samples") }
+        guard set.samples.count <= maxSamples else {
+            throw EvaluationError.badSamples("\(shownPath) holds \(set.samples.count) samples; at most \(maxSamples) are evaluated")
+        }
         for (i, s) in set.samples.enumerated() {
             guard (0..<sceneCount).contains(s.scene) else {
-                throw EvaluationError.badSamples("\(path): sample \(i) uses scene \(s.scene), but only \(sceneCount) scenes are loaded; use the same --scenes as when it was saved (\(set.scenes.joined(separator: ", ")))")
+                let names = set.scenes.prefix(3).map { untrustedText($0, limit: 40) }.joined(separator: ", ")
+                    + (set.scenes.count > 3 ? " and \(set.scenes.count - 3) more" : "")
+                throw EvaluationError.badSamples("\(shownPath): sample \(i) uses scene \(s.scene), but only \(sceneCount) scenes are loaded; use the same --scenes as when it was saved (\(names))")
             }
         }
         return set

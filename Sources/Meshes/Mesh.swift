@@ -3,6 +3,7 @@
 // v = 1), optional normals, and triangles whose corners index them. Plain values; `validate()`
 // refuses what a renderer cannot use, by name.
 import Foundation
+import TextSafety
 
 public struct Mesh: Sendable, Equatable {
     /// One corner of a triangle: indices into `positions`, `uvs` and (when present) `normals`.
@@ -120,7 +121,7 @@ public enum MeshError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case let .invalid(s): return "invalid mesh: \(s)"
         case let .tooLarge(s): return "mesh too large: \(s)"
-        case let .file(path, line, reason): return "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)"
+        case let .file(path, line, reason): return "\(displayPath(path))\(line.map { ":\($0)" } ?? ""): \(reason)"
         }
     }
 }

@@ -1,6 +1,7 @@
 // Which mesh a run textures, as a run record spells it: a built-in shape with its physical size,
 // or an OBJ file. `load()` builds or reads it; the CLI's `--mesh KIND --mesh-size SIZE` parse here.
 import Foundation
+import TextSafety
 
 public enum MeshSpec: Codable, Sendable, Equatable, CustomStringConvertible {
     /// A can or bottle: the side is the label, the lids are aluminium.
@@ -27,7 +28,7 @@ public enum MeshSpec: Codable, Sendable, Equatable, CustomStringConvertible {
             if text.hasSuffix("mm") { text.removeLast(2) }
             let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == count, parts.allSatisfy({ $0 != nil && $0!.isFinite && $0! > 0 && $0! <= 10_000 }) else {
-                throw .invalid("mesh size '\(size)': a \(kind) takes \(form) in millimetres, each in (0, 10000], e.g. \(Self.example(kind))")
+                throw .invalid("mesh size '\(untrustedText(size))': a \(untrustedText(kind)) takes \(form) in millimetres, each in (0, 10000], e.g. \(Self.example(kind))")
             }
             return parts.map { $0! }
         }
@@ -43,7 +44,7 @@ public enum MeshSpec: Codable, Sendable, Equatable, CustomStringConvertible {
             return .sphere(diameter: n[0])
         default:
             guard kind.lowercased().hasSuffix(".obj") else {
-                throw .invalid("'\(kind)' is not a mesh: use cylinder, box, sphere or the path of a Wavefront .obj file")
+                throw .invalid("'\(untrustedText(kind))' is not a mesh: use cylinder, box, sphere or the path of a Wavefront .obj file")
             }
             guard size == nil else {
                 throw .invalid("an OBJ file gives its own size (its coordinates are millimetres); drop the mesh size, or scale the file")

@@ -3,12 +3,16 @@
 // and one texture: `mtllib`, `usemtl`, `o`, `g` and `s` are accepted and ignored. Every face
 // needs texture coordinates. Anything else (lines, curves, faces of 5+ corners, faces without
 // `vt`), a number that does not parse, an index out of range, or a file or mesh over the limits
-// is refused with the file, the line and what to do.
+// is refused with the file, the line and what to do. Text quoted from the file is escaped and cut (TextSafety).
 import Foundation
+import TextSafety
 
 public enum OBJReader {
     /// The largest file read (bytes).
     public static let maxFileSize = 256 << 20
+    /// The longest statement read (bytes before any `#` comment): `v`, `vt`, `vn` and `f` of at most 4 corners
+    /// fit in a few dozen; a longer one would only be split into millions of words before being refused.
+    public static let maxStatementLength = 4096
 
     public static func read(from path: String) throws(MeshError) -> Mesh {
         var isDir: ObjCBool = false
@@ -27,9 +31,19 @@ public enum OBJReader {
         var triangles: [[Mesh.Corner]] = []
         var lineNumber = 0
         func fail(_ reason: String) -> MeshError { .file(path: name, line: lineNumber, reason: reason) }
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        // Lines are walked one at a time (an eager split of a file of newlines would hold one Substring per byte),
+        // and a statement longer than maxStatementLength is refused before it is split into words.
+        var lineStart = text.startIndex
+        while lineStart < text.endIndex {
+            let lineEnd = text.utf8[lineStart...].firstIndex(of: 0x0A) ?? text.endIndex
+            let raw = text[lineStart..<lineEnd]
+            lineStart = lineEnd < text.endIndex ? text.utf8.index(after: lineEnd) : text.endIndex
             lineNumber += 1
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            guard line.utf8.count <= maxStatementLength else {
+                throw fail("a statement of \(line.utf8.count) bytes ('\(printable(line))'); OBJ statements here are at most "
+                    + "\(maxStatementLength) (a face of 4 corners is a few dozen)")
+            }
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             guard let keyword = words.first else { continue }
             let args = words.dropFirst()
@@ -91,12 +105,6 @@ public enum OBJReader {
         return mesh
     }
 
-    /// Untrusted text for a message: non-printable bytes as \xNN, at most 40 characters.
-    static func printable(_ s: Substring) -> String {
-        var out = ""
-        for u in s.unicodeScalars.prefix(40) {
-            out += (u.value >= 0x20 && u.value < 0x7F) ? String(u) : String(format: "\\x%02X", min(u.value, 0xFF))
-        }
-        return s.unicodeScalars.count > 40 ? out + "…" : out
-    }
+    /// Text from the file for a message: escaped, at most 40 characters (a line names the rest).
+    static func printable(_ s: Substring) -> String { untrustedText(s, limit: 40) }
 }

@@ -1,6 +1,7 @@
 // ImageNet-1k class names (bundled resource, one per line in index order) and the lookup that
 // turns a user's `--target` (an index or a name, any case) into a class index.
 import Foundation
+import TextSafety
 
 public struct ClassLabels: Sendable {
     public let names: [String]
@@ -35,7 +36,7 @@ public struct ClassLabels: Sendable {
         if exact.count == 1 { return exact[0] }
         // ImageNet has a few names twice ("crane": the bird 134 and the machine 517): ask for the index.
         if exact.count > 1 {
-            throw LabelError.unknownName(spec, suggestions: exact.map { "\(names[$0]) (\($0))" }, ambiguous: true)
+            throw LabelError.unknownName(spec, suggestions: exact.map { "\(untrustedText(names[$0], limit: 40)) (\($0))" }, ambiguous: true)
         }
         // Whole-word containment ("cat" is not unique, "toaster" is) before edit distance.
         let containing: [Int] = keys.indices.filter { (i: Int) -> Bool in
@@ -45,8 +46,8 @@ public struct ClassLabels: Sendable {
         if containing.count == 1 { return containing[0] }
         let distances: [(Int, Int)] = keys.indices.map { (i: Int) -> (Int, Int) in (i, Self.editDistance(key, keys[i])) }
         let ranked = distances.sorted { (a: (Int, Int), b: (Int, Int)) -> Bool in a.1 < b.1 || (a.1 == b.1 && a.0 < b.0) }
-        var suggestions = containing.prefix(5).map { "\(names[$0]) (\($0))" }
-        if suggestions.isEmpty { suggestions = ranked.prefix(5).map { "\(names[$0.0]) (\($0.0))" } }
+        var suggestions = containing.prefix(5).map { "\(untrustedText(names[$0], limit: 40)) (\($0))" }
+        if suggestions.isEmpty { suggestions = ranked.prefix(5).map { "\(untrustedText(names[$0.0], limit: 40)) (\($0.0))" } }
         throw LabelError.unknownName(spec, suggestions: suggestions, ambiguous: containing.count > 1)
     }
 
@@ -83,8 +84,12 @@ public enum LabelError: Error, CustomStringConvertible, Equatable {
         case let .indexOutOfRange(i, count):
             return "class index \(i) is out of range: give 0…\(count - 1) or a class name."
         case let .unknownName(name, suggestions, ambiguous):
-            let lead = ambiguous ? "'\(name)' matches several classes" : "no ImageNet class named '\(name)'"
-            return "\(lead); did you mean: \(suggestions.joined(separator: ", "))? (A class index 0–999 also works.)"
+            // Class names can come from a labels file: `index(of:)` escapes and cuts each suggestion, and at most
+            // five are shown.
+            let lead = ambiguous ? "'\(untrustedText(name))' matches several classes" : "no ImageNet class named '\(untrustedText(name))'"
+            let shown = suggestions.prefix(5).joined(separator: ", ")
+                + (suggestions.count > 5 ? ", …" : "")
+            return "\(lead); did you mean: \(shown)? (A class index 0–999 also works.)"
         }
     }
 }

@@ -5,6 +5,7 @@
 // operator, data type, opset or dynamic size is refused with the node and what is supported.
 import Foundation
 import SwiftProtobuf
+import TextSafety
 
 /// A weight or constant: float32 values, or int64 ones (shapes, axes, pads).
 public struct ONNXTensor: Sendable, Equatable {
@@ -293,17 +294,5 @@ struct ExternalData {
     }
 }
 
-/// Text from a model file, fit for an error line: non-printable bytes as \xNN, at most 60
-/// characters (then "…").
-func untrusted(_ s: String) -> String {
-    var out = ""
-    for scalar in s.unicodeScalars {
-        if out.count >= 60 { return out + "…" }
-        if scalar.value < 0x20 || scalar.value == 0x7F || (scalar.value >= 0x80 && scalar.value < 0xA0) {
-            out += String(format: "\\x%02X", scalar.value)
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
-}
+/// Text from a model file, fit for an error line: escaped and cut to 60 characters (TextSafety).
+func untrusted(_ s: String) -> String { untrustedText(s, limit: 60) }

@@ -8,6 +8,7 @@
 // own alpha all go through it, so the same patch gives the same mask in every command.
 import Attack
 import Foundation
+import TextSafety
 import Imaging
 import Meshes
 import Networks
@@ -52,7 +53,7 @@ public struct PatchArtifact: Sendable {
     public func meshSurface() throws(RunError) -> MeshSurface? {
         guard let spec = mesh else { return nil }
         do { return try MeshSurface(mesh: try spec.load(), textureWidth: width, textureHeight: height) } catch {
-            throw .badRecord(path: runDirectory ?? source, reason: "is a mesh run whose mesh (\(spec)) cannot be used: \(error)")
+            throw .badRecord(path: runDirectory ?? source, reason: "is a mesh run whose mesh (\(untrustedText(spec.description, limit: 200))) cannot be used: \(error)")
         }
     }
 

@@ -1,5 +1,7 @@
 // Typed errors of the Runs module: each names the file or folder and says what to do.
 
+import TextSafety
+
 public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A patch file or folder that cannot be used as a patch (missing, wrong kind, wrong size).
     case badPatch(path: String, reason: String)
@@ -16,9 +18,9 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         switch self {
-        case let .badPatch(path, reason): return "patch \(path): \(reason)"
-        case let .badMask(path, reason): return "mask \(path): \(reason)"
-        case let .badRecord(path, reason): return "\(path) \(reason)"
+        case let .badPatch(path, reason): return "patch \(displayPath(path)): \(reason)"
+        case let .badMask(path, reason): return "mask \(displayPath(path)): \(reason)"
+        case let .badRecord(path, reason): return "\(displayPath(path)) \(reason)"
         case let .checkpoint(s), let .folderInUse(s): return s
         case let .write(path, reason): return "cannot write \(path): \(reason)"
         }

@@ -2,6 +2,7 @@
 // printer and camera effects, its validation, and the named presets. Sampling is in
 // TransformDistribution+Sampling.swift; rendering is not here.
 import Foundation
+import TextSafety
 
 /// A closed range [min, max] of a scalar, sampled uniformly. `min == max` is a constant.
 public struct ValueRange: Codable, Sendable, Equatable {
@@ -194,8 +195,11 @@ public struct TransformDistribution: Codable, Sendable, Equatable {
         let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
             .filter { Keys(stringValue: $0) == nil }.sorted()
         guard unknown.isEmpty else {
+            // The keys come from the file: at most three are quoted, each escaped and cut (TextSafety).
+            let shown = unknown.prefix(3).map { "'\(untrustedText($0, limit: 40))'" }.joined(separator: ", ")
+                + (unknown.count > 3 ? " and \(unknown.count - 3) more" : "")
             throw TransformError.decoding(what: what,
-                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the keys are \(Keys.allCases.map(\.stringValue).joined(separator: ", "))")
+                                          reason: "unknown key\(unknown.count > 1 ? "s" : "") \(shown); the keys are \(Keys.allCases.map(\.stringValue).joined(separator: ", "))")
         }
     }
 
@@ -389,18 +393,19 @@ func decodeJSON<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws
     } catch let DecodingError.dataCorrupted(ctx) where ctx.codingPath.isEmpty {
         throw TransformError.decoding(what: what, reason: "not valid JSON" + locateNonFinite(data))
     } catch let DecodingError.typeMismatch(_, ctx) {
-        throw TransformError.decoding(what: what, reason: "wrong type at \(path(ctx.codingPath)): \(ctx.debugDescription)")
+        throw TransformError.decoding(what: what, reason: "wrong type at \(path(ctx.codingPath)): \(untrustedText(ctx.debugDescription, limit: 160))")
     } catch let DecodingError.keyNotFound(key, ctx) {
         throw TransformError.decoding(what: what, reason: "missing key \(path(ctx.codingPath + [key]))")
     } catch let DecodingError.valueNotFound(_, ctx) {
         throw TransformError.decoding(what: what, reason: "missing value at \(path(ctx.codingPath))")
     } catch let DecodingError.dataCorrupted(ctx) {
-        throw TransformError.decoding(what: what, reason: "bad value at \(path(ctx.codingPath)): \(ctx.debugDescription)")
+        throw TransformError.decoding(what: what, reason: "bad value at \(path(ctx.codingPath)): \(untrustedText(ctx.debugDescription, limit: 160))")
     }
 }
 
+/// A coding path for a message; its keys can come from the file (dictionary keys), so the whole is escaped and cut.
 private func path(_ keys: [any CodingKey]) -> String {
-    keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    keys.isEmpty ? "top level" : untrustedText(keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: "."))
 }
 
 /// For invalid JSON: finds a bare NaN/Infinity token and names its line (which names the field).
@@ -410,7 +415,7 @@ private func locateNonFinite(_ data: Data) -> String {
         let unquoted = line.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 0 }.map { $0.element }.joined(separator: " ")
         for token in ["NaN", "nan", "Infinity", "inf"] where unquoted.contains(token) {
-            return "; line \(n + 1) has a non-finite number (\(line.trimmingCharacters(in: .whitespaces))) — every value must be a finite number"
+            return "; line \(n + 1) has a non-finite number (\(untrustedText(line.trimmingCharacters(in: .whitespaces)))) — every value must be a finite number"
         }
     }
     return ""
@@ -420,10 +425,11 @@ private func locateNonFinite(_ data: Data) -> String {
 /// instead of the DecodingError's full debug dump.
 public func describeDecodingError(_ error: any Error) -> String {
     guard let error = error as? DecodingError else { return "\(error)" }
+    // Field names and the decoder's words can quote the file (dictionary keys, enum values): escaped and cut.
     func field(_ path: [any CodingKey]) -> String {
         var name = path.map { key -> String in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
         if name.hasPrefix(".") { name.removeFirst() }
-        return name
+        return untrustedText(name)
     }
     switch error {
     case let .keyNotFound(key, context):
@@ -433,7 +439,7 @@ public func describeDecodingError(_ error: any Error) -> String {
     case let .dataCorrupted(context) where context.codingPath.isEmpty:
         return "the file is not valid JSON"
     case let .dataCorrupted(context):
-        return "field \"\(field(context.codingPath))\": \(context.debugDescription)"
+        return "field \"\(field(context.codingPath))\": \(untrustedText(context.debugDescription, limit: 160))"
     @unknown default:
         return "\(error)"
     }

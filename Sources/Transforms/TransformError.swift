@@ -1,6 +1,8 @@
 // Typed errors of the Transforms module; each names the offending input and says what to do.
 // Not used for programmer errors inside the module's own kernels.
 
+import TextSafety
+
 public enum TransformError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A value is NaN or infinite.
     case notFinite(field: String)
@@ -32,7 +34,7 @@ public enum TransformError: Error, CustomStringConvertible, Equatable, Sendable 
         case let .invalid(field, reason):
             return "\(field): \(reason)"
         case let .unknownPreset(name, available):
-            return "unknown transform preset '\(name)'; available: \(available.joined(separator: ", "))."
+            return "unknown transform preset '\(untrustedText(name))'; available: \(available.joined(separator: ", "))."
         case let .shapeMismatch(name, expected, got, shape):
             return "\(name) has \(got) elements but its shape \(shape) needs \(expected); check the width/height you passed."
         case let .singularHomography(name):

@@ -54,6 +54,29 @@ private func message(_ body: () throws -> Void) -> String {
         #expect(row.hasPrefix("CHART: patch 0: row 6"), "\(row)")
     }
 
+    /// Issue 23: positions near Int.max must not trap (x + size overflows), and text from the file is escaped.
+    @Test func hugeNumbersAndHostileTextAreRefusedByName() throws {
+        let marker = try read { object in
+            var markers = object["markers"] as! [[String: Any]]
+            markers[1]["x"] = Int.max - 2
+            object["markers"] = markers
+        }
+        #expect(marker.contains("lies outside the"), "\(marker)")
+        let patch = try read { object in
+            var patches = object["patches"] as! [[String: Any]]
+            patches[3]["x"] = 5; patches[3]["width"] = Int.max
+            object["patches"] = patches
+        }
+        #expect(patch.hasPrefix("CHART: patch 3 lies outside"), "\(patch)")
+        let hostile = "\u{1B}[2J\n\u{202E}" + String(repeating: "\u{85}", count: 400)
+        for field in ["format", "paper"] {
+            let text = try read { $0[field] = hostile }
+            #expect(text.split(separator: "\n").count == 1 && text.count < 400, "\(text.debugDescription)")
+            #expect(text.contains(#"\x1B[2J\x0A\u{202E}\u{0085}"#) && !text.unicodeScalars.contains { $0.value < 0x20 || (0x7F..<0xA0).contains($0.value) },
+                    "\(text.debugDescription)")
+        }
+    }
+
     @Test func missingFieldIsNamed() throws {
         let text = try read { $0["columns"] = nil }
         #expect(text.hasPrefix("CHART: not a chart layout JSON (field \"columns\" is missing)"), "\(text)")
