@@ -1,6 +1,7 @@
 // Reading PNG and JPEG files into `Image`: format sniffing by magic bytes, the C decoders, sample
 // conversion to [0, 1] Floats and EXIF orientation. Not an encoder (see Image+PNGWriting.swift).
 internal import CImageShims
+import TextSafety
 
 /// The file formats `Image.read(from:)` decodes.
 public enum ImageFileFormat: String, Sendable, Equatable {
@@ -82,9 +83,10 @@ extension Image {
         return try body(UnsafeBufferPointer(start: data, count: size))
     }
 
+    /// A libpng/libjpeg message: it may quote the file (a chunk's text, a marker), so it is escaped and cut.
     static func string(fromC message: [CChar]) -> String {
         let bytes = message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self)
+        return untrustedText(bytes: bytes, limit: 160)
     }
 
     // MARK: - Format detection

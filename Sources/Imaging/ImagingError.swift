@@ -1,6 +1,8 @@
 // `ImagingError`: every way reading or writing an image file can fail, each naming the file and
 // saying what to do. Not used for programmer errors (bad crop rectangles are preconditions).
 
+import TextSafety
+
 /// An image file could not be read or written, or an in-memory image was malformed.
 ///
 /// Every case except `invalidImage` carries the path exactly as given; `description` starts with
@@ -43,40 +45,40 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .fileNotFound(let path):
-            return "\(path): no such file. Check the path (relative paths start at the current directory)."
+            return "\(displayPath(path)): no such file. Check the path (relative paths start at the current directory)."
         case .permissionDenied(let path):
-            return "\(path): permission denied. Make the file readable (chmod +r) or copy it somewhere readable."
+            return "\(displayPath(path)): permission denied. Make the file readable (chmod +r) or copy it somewhere readable."
         case .isDirectory(let path):
-            return "\(path): is a directory, not an image file. Give the path of a PNG or JPEG file."
+            return "\(displayPath(path)): is a directory, not an image file. Give the path of a PNG or JPEG file."
         case .readFailed(let path, let reason):
-            return "\(path): could not read the file (\(reason))."
+            return "\(displayPath(path)): could not read the file (\(reason))."
         case .emptyFile(let path):
-            return "\(path): the file is empty (0 bytes). Give a PNG or JPEG image."
+            return "\(displayPath(path)): the file is empty (0 bytes). Give a PNG or JPEG image."
         case .unrecognizedFormat(let path, let bytes, let known):
             if let known {
-                return "\(path): this is a \(known) file, which is not supported. Convert it to PNG or JPEG."
+                return "\(displayPath(path)): this is a \(known) file, which is not supported. Convert it to PNG or JPEG."
             }
             let hex = bytes.map { byte in
                 let digits = String(byte, radix: 16, uppercase: true)
                 return digits.count == 1 ? "0" + digits : digits
             }.joined(separator: " ")
-            return "\(path): not a PNG or JPEG file (starts with bytes \(hex)). Give a PNG or JPEG image."
+            return "\(displayPath(path)): not a PNG or JPEG file (starts with bytes \(hex)). Give a PNG or JPEG image."
         case .corrupt(let path, let format, let reason):
-            return "\(path): the \(format) data is corrupt (\(Self.library(format)): \(reason)). "
+            return "\(displayPath(path)): the \(format) data is corrupt (\(Self.library(format)): \(reason)). "
                 + "Re-export or re-download the image."
         case .truncated(let path, let format, let reason):
-            return "\(path): the \(format) file is truncated (\(Self.library(format)): \(reason)). "
+            return "\(displayPath(path)): the \(format) file is truncated (\(Self.library(format)): \(reason)). "
                 + "The download or copy was probably cut short; fetch the file again."
         case .tooLarge(let path, let width, let height):
-            return "\(path): the image is \(width) × \(height) pixels, over the limit of "
+            return "\(displayPath(path)): the image is \(width) × \(height) pixels, over the limit of "
                 + "\(Image.maxSide) pixels per side and \(Image.maxPixelCount) pixels in all. "
                 + "Downscale it first."
         case .unsupported(let path, let format, let reason):
-            return "\(path): unsupported \(format) variant (\(reason)). Convert it to an 8-bit RGB PNG or JPEG."
+            return "\(displayPath(path)): unsupported \(format) variant (\(reason)). Convert it to an 8-bit RGB PNG or JPEG."
         case .outOfMemory(let path, let reason):
-            return "\(path): out of memory (\(reason)). Downscale the image or free some memory."
+            return "\(displayPath(path)): out of memory (\(reason)). Downscale the image or free some memory."
         case .writeFailed(let path, let reason):
-            return "\(path): could not write the PNG (\(reason)). "
+            return "\(displayPath(path)): could not write the PNG (\(reason)). "
                 + "Check that the folder exists and is writable and that the disk is not full."
         case .invalidImage(let reason):
             return "invalid image: \(reason)."

@@ -58,7 +58,7 @@ public enum ProgressPlot {
         for t in xMax.ticks {
             let x = px(t)
             img.fillRect(x: x, y: top, width: 1, height: plotH, color: Color(gray: t == 0 ? 0.2 : 0.88))
-            let label = byTime ? clock(t) : String(Int(t))
+            let label = byTime ? clock(t) : t < 1e15 ? String(Int(t)) : String(format: "%.3g", t)  // ticks past Int.max exist
             img.drawText(label, x: x - Image.textWidth(label, scale: text) / 2, y: top + plotH + 8, scale: text)
         }
         let xTitle = byTime ? "wall-clock time (min:s)" : "step"
@@ -119,7 +119,8 @@ public enum ProgressPlot {
     }
 
     static func clock(_ s: Double) -> String {
-        let t = Int(s.rounded())
+        // (seconds can come from a checkpoint file: clamped, so 1e300 cannot trap the Int conversion)
+        let t = Int(min(max(s, 0), 1e12).rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 

@@ -185,6 +185,18 @@ public struct RunRecord: Codable, Sendable, Equatable {
         if let t = record.target, !(0..<1000).contains(t.index) {
             throw .badRecord(path: path, reason: "has target.index \(t.index); it must be an ImageNet class index 0–999")
         }
+        // Success rates become success counts (rate × samples, rounded to an Int) for confidence intervals: a rate
+        // outside [0, 1] or a negative or absurd sample count would trap there or give a meaningless interval.
+        let samples = 0...GenerateConfig.maxValidationSamples
+        for (field, v) in [("final_validation", record.finalValidation), ("final_validation_last_iterate", record.finalValidationLastIterate)] {
+            guard let v else { continue }
+            guard (0...1).contains(v.success), samples.contains(v.samples) else {
+                throw .badRecord(path: path, reason: "has \(field) success \(v.success) of \(v.samples) samples; a success rate is 0–1 of 0–\(samples.upperBound) samples")
+            }
+        }
+        for v in record.validations where !(0...1).contains(v.success) || !(v.samples.map(samples.contains) ?? true) {
+            throw .badRecord(path: path, reason: "has a validation at step \(v.step) of success \(v.success) of \(v.samples.map(String.init) ?? "?") samples; a success rate is 0–1 of 0–\(samples.upperBound) samples")
+        }
         return record
     }
 }

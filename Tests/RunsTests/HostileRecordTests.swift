@@ -27,6 +27,23 @@ func expectTerminalSafe(_ text: String, path: String = "", sourceLocation: Sourc
         }
     }
 
+    @Test("a validation's success rate and sample count are checked (rate × samples becomes an Int)", arguments: [
+        #""final_validation": {"success": 1e300, "samples": 1000}"#,
+        #""final_validation": {"success": 0.5, "samples": -4}"#,
+        #""final_validation_last_iterate": {"success": 0.5, "samples": 9223372036854775807}"#,
+        #""validations": [{"step": 3, "success": -1e308, "samples": 8}]"#,
+    ])
+    func validationRatesAreChecked(_ field: String) throws {
+        try Repo.withScratch { dir in
+            let path = dir + "/run.json"
+            try Data(#"{"target": null, "config": {}, \#(field)}"#.utf8).write(to: URL(fileURLWithPath: path))
+            let error = #expect(throws: RunError.self) { try RunRecord.read(from: path) }
+            let text = error?.description ?? ""
+            #expect(text.contains("a success rate is 0–1 of 0–1000000 samples"), "\(text)")
+            expectTerminalSafe(text, path: path)
+        }
+    }
+
     @Test func validationSamplesPaletteAndModelsAreBounded() throws {
         func problem(_ change: (inout GenerateConfig) -> Void) -> String {
             var c = GenerateConfig()

@@ -21,6 +21,14 @@ import Testing
 
     private let blue: (Float, Float, Float) = (0.12, 0.38, 0.75), red: (Float, Float, Float) = (0.80, 0.15, 0.10)
 
+    /// Issue 23: times and steps from a damaged checkpoint (1e300 seconds, Int.max steps) draw, never trap.
+    @Test func hugeTimesAndStepsDoNotTrap() {
+        let p = Proportion(successes: 1, trials: 2)
+        let byTime = ProgressPlot.image(title: "t", note: "", periodic: [.init(step: 1, seconds: 1e300, proportion: p)], final: nil)
+        let bySteps = ProgressPlot.image(title: "t", note: "", periodic: [.init(step: Int.max, seconds: nil, proportion: p)], final: nil)
+        #expect(byTime.width > 0 && bySteps.width > 0)
+    }
+
     @Test func pointsAndFinalAreDrawnWhereTheyBelong() {
         let periodic = (1...4).map { k in
             ProgressPlot.Check(step: 50 * k, seconds: 20 * Double(k), proportion: Proportion(successes: 20 * k, trials: 128))
