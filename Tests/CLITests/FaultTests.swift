@@ -12,10 +12,20 @@ enum FaultRun {
     static let settings = ["--target", "toaster", "--scenes", "Samples/scenes", "--steps", "60", "--batch", "2", "--texture", "16",
                            "--validation-samples", "4", "--validate-every", "10", "--seed", "3"]
 
-    /// One uninterrupted run, made once for the suite; the other runs end on its files.
+    /// One uninterrupted run, made once for the suite; the other runs end on its files. Its folder,
+    /// rp-fault-reference-PID, is removed at exit; one left by a test process that died is removed
+    /// by the next.
     static let reference: Result<String, any Error> = Result {
-        let dir = try CLI.tempDir()
-        atexit { try? FileManager.default.removeItem(atPath: (try? FaultRun.reference.get()).map { ($0 as NSString).deletingLastPathComponent } ?? "/nonexistent") }
+        let tmp = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("rp-fault-reference-") {
+            if let pid = Int32(name.dropFirst("rp-fault-reference-".count)), kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+            }
+        }
+        let dir = tmp.appendingPathComponent("rp-fault-reference-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("rp-fault-reference-\(getpid())")) }
         let out = dir.appendingPathComponent("reference").path
         let r = try CLI.run(["generate"] + settings + ["--out", out])
         guard r.status == 0 else { throw CLIError("the reference run failed: \(r.err)") }
