@@ -73,7 +73,7 @@ let package = Package(
 
         // MARK: - Runs and artifacts
         // One generation run (driver, run record, run folder) and one patch loader for every command.
-        .target(name: "Runs", dependencies: ["Statistics", "Meshes", "Attack", "Networks", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing", "TextSafety"], swiftSettings: kernelFlags),
+        .target(name: "Runs", dependencies: ["Statistics", "Meshes", "Attack", "Networks", "Checkpoints", "ONNX", "Tensors", "Transforms", "Imaging", "Calibration", "Drawing", "TextSafety"], swiftSettings: kernelFlags),
         .target(name: "Evaluation", dependencies: ["Statistics", "Meshes", "Runs", "Attack", "Networks", "ONNX", "Transforms", "Imaging", "Drawing", "TextSafety"], swiftSettings: kernelFlags),
 
         // MARK: - Pictures and print output

@@ -1,4 +1,4 @@
-// libpng decode (from memory) and encode (to a file, atomically) behind setjmp.
+// libpng decode and encode, both in memory, behind setjmp (files: file_io.c, atomic_write.c).
 // Not an image API: no colour management, no gamma; 8/16-bit RGB(A) out, 8-bit RGB(A) in.
 #define _GNU_SOURCE
 #include "CImageShims.h"
@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 // State shared with the callbacks. Reached through a volatile pointer after longjmp, so the
 // compiler cannot hand back a stale register copy.
@@ -21,8 +19,6 @@ typedef struct {
     size_t pos;
     int truncated;     // the read callback ran out of data
     int image_done;    // every row was decoded; later errors (trailing chunks) are forgiven
-    FILE *fp;          // writing
-    int write_errno;
 } png_ctx;
 
 static void on_png_error(png_structp png, png_const_charp message) {
@@ -59,7 +55,7 @@ rp_status rp_png_decode(const uint8_t *data, size_t size, int header_only, int32
                         int64_t max_pixels, rp_image *out, char *msg, size_t msg_cap) {
     memset(out, 0, sizeof *out);
     if (msg_cap > 0) msg[0] = '\0';
-    png_ctx ctx_storage = {msg, msg_cap, data, size, 0, 0, 0, NULL, 0};
+    png_ctx ctx_storage = {msg, msg_cap, data, size, 0, 0, 0};
     volatile png_ctx *ctx = &ctx_storage;
 
     png_structp png =
@@ -165,36 +161,39 @@ rp_status rp_png_decode(const uint8_t *data, size_t size, int header_only, int32
     return RP_OK;
 }
 
-// MARK: - Writing
+// MARK: - Encoding
 
-static void write_to_file(png_structp png, png_bytep bytes, size_t count) {
-    png_ctx *ctx = png_get_io_ptr(png);
-    if (fwrite(bytes, 1, count, ctx->fp) != count) {
-        ctx->write_errno = errno ? errno : EIO;
-        png_error(png, strerror(ctx->write_errno));
+typedef struct {
+    uint8_t *bytes;
+    size_t size;
+    size_t cap;
+    int out_of_memory;
+} png_buffer;
+
+static void write_to_buffer(png_structp png, png_bytep bytes, size_t count) {
+    png_buffer *b = png_get_io_ptr(png);
+    if (count > b->cap - b->size) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (count > cap - b->size) cap *= 2;
+        uint8_t *grown = realloc(b->bytes, cap);
+        if (!grown) {
+            b->out_of_memory = 1;
+            png_error(png, "out of memory");
+        }
+        b->bytes = grown;
+        b->cap = cap;
     }
+    memcpy(b->bytes + b->size, bytes, count);
+    b->size += count;
 }
 
-static void flush_file(png_structp png) {
-    png_ctx *ctx = png_get_io_ptr(png);
-    fflush(ctx->fp);
-}
+static void flush_buffer(png_structp png) { (void)png; }
 
-static rp_status status_for_errno(int err) {
-    switch (err) {
-    case ENOENT:
-    case ENOTDIR: return RP_ERR_NOT_FOUND;
-    case EACCES:
-    case EPERM:
-    case EROFS: return RP_ERR_PERMISSION;
-    case EISDIR: return RP_ERR_IS_DIRECTORY;
-    default: return RP_ERR_IO;
-    }
-}
-
-rp_status rp_png_write_file(const char *path, const uint8_t *pixels, int32_t width, int32_t height,
-                            int32_t channels, uint32_t pixels_per_metre, char *msg,
-                            size_t msg_cap) {
+rp_status rp_png_encode(const uint8_t *pixels, int32_t width, int32_t height, int32_t channels,
+                        uint32_t pixels_per_metre, uint8_t **out, size_t *out_size, char *msg,
+                        size_t msg_cap) {
+    *out = NULL;
+    *out_size = 0;
     if (msg_cap > 0) msg[0] = '\0';
     if (width <= 0 || height <= 0 || (channels != 3 && channels != 4)) {
         if (msg_cap > 0)
@@ -202,52 +201,23 @@ rp_status rp_png_write_file(const char *path, const uint8_t *pixels, int32_t wid
                      channels);
         return RP_ERR_UNSUPPORTED;
     }
-    size_t path_len = strlen(path);
-    char *tmp = malloc(path_len + 16);
-    if (!tmp) {
-        if (msg_cap > 0) snprintf(msg, msg_cap, "out of memory");
-        return RP_ERR_NO_MEMORY;
-    }
-    snprintf(tmp, path_len + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int err = errno;
-        if (msg_cap > 0) snprintf(msg, msg_cap, "cannot create a temporary file: %s", strerror(err));
-        free(tmp);
-        return status_for_errno(err);
-    }
-    (void)fchmod(fd, 0644);  // mkstemp makes 0600; an image is not a secret
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        if (msg_cap > 0) snprintf(msg, msg_cap, "%s", strerror(err));
-        return status_for_errno(err);
-    }
-
-    png_ctx ctx_storage = {msg, msg_cap, NULL, 0, 0, 0, 0, fp, 0};
-    volatile png_ctx *ctx = &ctx_storage;
+    png_ctx ctx_storage = {msg, msg_cap, NULL, 0, 0, 0, 0};
+    png_buffer buffer_storage = {NULL, 0, 0, 0};
+    volatile png_buffer *buffer = &buffer_storage;
     png_structp png =
         png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx_storage, on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         if (png) png_destroy_write_struct(&png, NULL);
-        fclose(fp);
-        unlink(tmp);
-        free(tmp);
         if (msg_cap > 0) snprintf(msg, msg_cap, "out of memory");
         return RP_ERR_NO_MEMORY;
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        fclose(fp);
-        unlink(tmp);
-        free(tmp);
-        return ctx->write_errno ? status_for_errno(ctx->write_errno) : RP_ERR_IO;
+        free(buffer->bytes);
+        return buffer->out_of_memory ? RP_ERR_NO_MEMORY : RP_ERR_IO;
     }
-    png_set_write_fn(png, &ctx_storage, write_to_file, flush_file);
+    png_set_write_fn(png, &buffer_storage, write_to_buffer, flush_buffer);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                  channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -259,17 +229,7 @@ rp_status rp_png_write_file(const char *path, const uint8_t *pixels, int32_t wid
         png_write_row(png, (png_const_bytep)(pixels + (size_t)y * row_bytes));
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
-
-    int err = 0;
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) err = errno ? errno : EIO;
-    if (fclose(fp) != 0 && err == 0) err = errno ? errno : EIO;
-    if (err == 0 && rename(tmp, path) != 0) err = errno;
-    if (err != 0) {
-        unlink(tmp);
-        free(tmp);
-        if (msg_cap > 0) snprintf(msg, msg_cap, "%s", strerror(err));
-        return status_for_errno(err);
-    }
-    free(tmp);
+    *out = buffer_storage.bytes;
+    *out_size = buffer_storage.size;
     return RP_OK;
 }

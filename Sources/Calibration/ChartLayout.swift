@@ -229,9 +229,9 @@ public struct ChartLayout: Codable, Sendable, Equatable {
     public func write(to path: String) throws(CalibrationError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw .calibrationFile(path: path, reason: "could not write the chart layout (\(error.localizedDescription)).")
-        }
+        let data: Data
+        do { data = try encoder.encode(self) } catch { throw .calibrationFile(path: path, reason: "could not encode the chart layout (\(error)).") }
+        do { try AtomicFile.write(data, to: path) } catch { throw .calibrationFile(path: path, reason: "cannot write the chart layout: \(error.reason).") }
     }
 }
 

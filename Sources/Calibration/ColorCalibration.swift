@@ -2,6 +2,7 @@
 // per-channel gain/bias the renderer's printer model takes), the measured printable palette, and
 // provenance, as a Codable value (calibration.json). Not the photo analysis (Calibrator.swift).
 import Foundation
+import Imaging
 import TextSafety
 import Transforms
 
@@ -157,9 +158,9 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         if let problem = CalibrationOutputs.folderProblem(path) { throw .calibrationFile(path: path, reason: problem + ".") }
-        do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw .calibrationFile(path: path, reason: "could not write (\(error.localizedDescription)).")
-        }
+        let data: Data
+        do { data = try encoder.encode(self) } catch { throw .calibrationFile(path: path, reason: "could not encode the calibration (\(error)).") }
+        do { try AtomicFile.write(data, to: path) } catch { throw .calibrationFile(path: path, reason: "cannot write it: \(error.reason).") }
     }
 }
 

@@ -3,6 +3,7 @@
 // flags and prints what it returns; defaults (the run's models and distribution) are chosen here.
 import Attack
 import Foundation
+import Imaging
 import Networks
 import ONNX
 import Runs
@@ -96,13 +97,9 @@ public struct EvaluationJob {
 extension EvaluationJob {
     /// Writes `data` as evaluation.json into `dir` (created when needed), atomically; returns its path.
     static func writeEvaluationJSON(_ data: Data, into dir: String) throws -> String {
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw EvaluationError.write(path: dir, reason: error.localizedDescription)
-        }
+        do { try AtomicFile.createFolder(dir) } catch { throw EvaluationError.write(path: dir, reason: error.reason) }
         let path = (dir as NSString).appendingPathComponent("evaluation.json")
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw EvaluationError.write(path: path, reason: error.localizedDescription)
-        }
+        do { try AtomicFile.write(data, to: path) } catch { throw EvaluationError.write(path: path, reason: error.reason) }
         return path
     }
 }

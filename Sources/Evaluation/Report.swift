@@ -63,9 +63,7 @@ public enum ReportWriter {
         sections.append(settingsSection(record))
         let html = page(title: "RobustPatch evaluation: \(record.patches.map(\.patch).joined(separator: ", "))", body: sections.joined(separator: "\n"))
         let path = (directory as NSString).appendingPathComponent("report.html")
-        do { try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw EvaluationError.write(path: path, reason: error.localizedDescription)
-        }
+        do { try AtomicFile.write(html, to: path) } catch { throw EvaluationError.write(path: path, reason: error.reason) }
         return [path] + written
     }
 
@@ -78,12 +76,7 @@ public enum ReportWriter {
 
     static func dataURI(_ png: Data) -> String { "data:image/png;base64," + png.base64EncodedString() }
 
-    static func pngData(_ image: Image) throws -> Data {
-        let path = NSTemporaryDirectory() + "robustpatch-report-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).png"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try image.writePNG(to: path)
-        return try Data(contentsOf: URL(fileURLWithPath: path))
-    }
+    static func pngData(_ image: Image) throws -> Data { try image.pngData() }
 
     static func interval(_ p: Proportion) -> String {
         let (lo, hi) = p.wilson()

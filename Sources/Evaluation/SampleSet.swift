@@ -2,6 +2,7 @@
 // every varying factor (so even a small N covers each factor's range evenly), and their JSON
 // file for replay. Rendering and scoring are in Evaluator.swift.
 import Foundation
+import Imaging
 import TextSafety
 import Transforms
 
@@ -71,9 +72,9 @@ public struct SampleSet: Codable, Sendable, Equatable {
     public func write(to path: String) throws {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try e.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw EvaluationError.write(path: path, reason: error.localizedDescription)
-        }
+        let data: Data
+        do { data = try e.encode(self) } catch { throw EvaluationError.write(path: path, reason: "\(error)") }
+        do { try AtomicFile.write(data, to: path) } catch { throw EvaluationError.write(path: path, reason: error.reason) }
     }
 
     /// Reads a samples file; every sample is validated and its scene index must be in range

@@ -1,5 +1,6 @@
-// Writing `Image` as an 8-bit PNG, atomically, with optional print resolution (pHYs).
+// Writing `Image` as an 8-bit PNG, atomically (AtomicFile), with optional print resolution (pHYs).
 // Not a general encoder: no 16-bit output, no gray or palette output, no metadata but pHYs.
+import Foundation
 internal import CImageShims
 
 extension Image {
@@ -8,9 +9,19 @@ extension Image {
     /// Samples are clamped to [0, 1] (NaN becomes 0) and rounded to the nearest of 0...255, so a
     /// PNG read back gives exactly `round(255 · v) / 255`. With `dpi`, a pHYs chunk records
     /// `round(dpi / 0.0254)` pixels per metre (300 dpi → 11811 px/m, read back as 299.9994).
-    /// The file is written to a temporary name in the same directory and renamed over `path`,
-    /// so readers never see a half-written PNG and a failed write leaves any old file intact.
+    /// The file is written by `AtomicFile` (a temporary name in the same folder, renamed over
+    /// `path`), so readers never see a half-written PNG and a failed write leaves any old file intact.
     public func writePNG(to path: String, dpi: Double? = nil) throws(ImagingError) {
+        let data = try pngData(dpi: dpi, naming: path)
+        do { try AtomicFile.write(data, to: path) } catch { throw .writeFailed(path: path, reason: error.reason) }
+    }
+
+    /// The image as the bytes of an 8-bit RGB or RGBA PNG file (see `writePNG(to:dpi:)`).
+    public func pngData(dpi: Double? = nil) throws(ImagingError) -> Data {
+        try pngData(dpi: dpi, naming: "PNG data")
+    }
+
+    private func pngData(dpi: Double?, naming path: String) throws(ImagingError) -> Data {
         guard pixels.count == width * height * channels else {
             throw .writeFailed(path: path, reason: "the image has \(pixels.count) samples, but "
                 + "\(width) × \(height) × \(channels) needs \(width * height * channels)")
@@ -26,15 +37,19 @@ extension Image {
         }
         let bytes = quantized8()
         var message = [CChar](repeating: 0, count: 512)
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
         let status = bytes.withUnsafeBufferPointer { src in
             message.withUnsafeMutableBufferPointer { buffer in
-                rp_png_write_file(path, src.baseAddress, Int32(width), Int32(height), Int32(channels),
-                                  pixelsPerMetre, buffer.baseAddress, buffer.count)
+                rp_png_encode(src.baseAddress, Int32(width), Int32(height), Int32(channels), pixelsPerMetre,
+                              &out, &size, buffer.baseAddress, buffer.count)
             }
         }
-        guard status == RP_OK else {
-            throw .writeFailed(path: path, reason: Image.string(fromC: message))
+        defer { rp_free(out) }
+        guard status == RP_OK, let out else {
+            throw .writeFailed(path: path, reason: "libpng could not encode the image: \(Image.string(fromC: message))")
         }
+        return Data(bytes: out, count: size)
     }
 
     /// Samples as bytes: clamp to [0, 1] (NaN → 0), then round half up. (H, W, C) like `pixels`.

@@ -22,6 +22,7 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
     case tooLarge(path: String, width: Int, height: Int)
     case unsupported(path: String, format: String, reason: String)
     case outOfMemory(path: String, reason: String)
+    /// `reason` says what went wrong and what to do (for a file system error, `FileWriteError.reason`).
     case writeFailed(path: String, reason: String)
     /// An `Image` built in memory had an impossible shape (the one case without a file).
     case invalidImage(reason: String)
@@ -78,8 +79,7 @@ public enum ImagingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .outOfMemory(let path, let reason):
             return "\(displayPath(path)): out of memory (\(reason)). Downscale the image or free some memory."
         case .writeFailed(let path, let reason):
-            return "\(displayPath(path)): could not write the PNG (\(reason)). "
-                + "Check that the folder exists and is writable and that the disk is not full."
+            return "cannot write \(displayPath(path)): \(reason)"
         case .invalidImage(let reason):
             return "invalid image: \(reason)."
         }

@@ -209,16 +209,11 @@ public struct LinearModelDemo: Sendable {
     /// Writes every picture, its data and run.json into `directory` (created if needed); returns
     /// the paths written, in order.
     public func write(to directory: String, toolVersion: String) throws -> [String] {
-        let fm = FileManager.default
-        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw LinearModelError.cannotWrite(path: directory, reason: error.localizedDescription)
-        }
+        do { try AtomicFile.createFolder(directory) } catch { throw LinearModelError.cannotWrite(path: directory, reason: error.reason) }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         var written: [String] = []
         func text(_ s: String, _ name: String) throws {
-            do { try s.write(toFile: path(name), atomically: true, encoding: .utf8) } catch {
-                throw LinearModelError.cannotWrite(path: path(name), reason: error.localizedDescription)
-            }
+            do { try AtomicFile.write(s, to: path(name)) } catch { throw LinearModelError.cannotWrite(path: path(name), reason: error.reason) }
             written.append(path(name))
         }
         func json(_ value: some Encodable, _ name: String) throws {
@@ -230,7 +225,10 @@ public struct LinearModelDemo: Sendable {
             }
         }
         func png(_ image: @autoclosure () -> Image, _ name: String) throws {
-            do { try image().writePNG(to: path(name)) } catch { throw LinearModelError.cannotWrite(path: path(name), reason: "\(error)") }
+            do { try image().writePNG(to: path(name)) } catch {
+                if case let .writeFailed(_, reason) = error { throw LinearModelError.cannotWrite(path: path(name), reason: reason) }
+                throw LinearModelError.cannotWrite(path: path(name), reason: "\(error)")
+            }
             written.append(path(name))
         }
         try png(weightsImage(), "weights.png")

@@ -65,8 +65,8 @@ public enum PrintError: Error, CustomStringConvertible, Equatable, Sendable {
             return "--out \(path): the sheet must be a .png file (e.g. Printouts/toaster.png); "
                 + "NAME_patch.png and NAME.json are written beside it."
         case .writeFailed(let path, let reason):
-            // The reason may already carry its own advice (Imaging's PNG writer); say it once.
-            return "\(path): could not write (\(reason))." + (reason.contains("Check that") ? "" : " Check that the folder exists and is writable.")
+            // The reason carries its advice (AtomicFile: a full disk, a read-only folder, …).
+            return "cannot write \(path): \(reason)"
         case .wrapLabel(let problem):
             return problem.description
         }

@@ -182,25 +182,23 @@ extension PrintedSheet {
         let files = try PrintOutputFiles(sheet: path)
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw .writeFailed(path: path, reason: "cannot create the folder \(folder): \(error.localizedDescription)")
-            }
+            do { try AtomicFile.createFolder(folder) } catch { throw .writeFailed(path: folder, reason: error.reason) }
         }
         do {
             try sheet.writePNG(to: files.sheet, dpi: Double(spec.dpi))
             try patch.writePNG(to: files.patch, dpi: Double(spec.dpi))
         } catch {
+            if case let .writeFailed(failed, reason) = error { throw .writeFailed(path: failed, reason: reason) }
             throw .writeFailed(path: error.path ?? path, reason: error.description)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        do {
-            let data = try encoder.encode(sidecar(patchFile: (files.patch as NSString).lastPathComponent))
-            try data.write(to: URL(fileURLWithPath: files.sidecar), options: .atomic)
-        } catch {
-            throw .writeFailed(path: files.sidecar, reason: error.localizedDescription)
+        let data: Data
+        do { data = try encoder.encode(sidecar(patchFile: (files.patch as NSString).lastPathComponent)) } catch {
+            throw .writeFailed(path: files.sidecar, reason: "could not encode the layout (\(error))")
         }
+        do { try AtomicFile.write(data, to: files.sidecar) } catch { throw .writeFailed(path: files.sidecar, reason: error.reason) }
         return files
     }
 

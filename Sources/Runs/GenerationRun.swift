@@ -29,7 +29,8 @@ public final class GenerationRun {
         /// A new run with these settings, into a folder that holds no run.
         case new(GenerateConfig)
         /// Continue the checkpoint in the folder. `scenes`: a scene folder given again (it must be the run's own).
-        case resume(scenes: String?)
+        /// `fromBackup`: continue checkpoint.prev.json, the one before a damaged checkpoint.json (kept as checkpoint.damaged.json).
+        case resume(scenes: String?, fromBackup: Bool = false)
     }
 
     /// What the run tells its observer, in order.
@@ -93,13 +94,15 @@ public final class GenerationRun {
     public func run(events: (Event) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Outcome {
         var config: GenerateConfig
         var resumeState: TrainingState? = nil
+        var fromBackup = false
         switch start {
         case let .new(c):
             try c.validate()
             try files.checkFreeForNewRun()
             config = c
-        case let .resume(scenes):
-            let checkpoint = try files.loadCheckpoint()
+        case let .resume(scenes, backup):
+            fromBackup = backup
+            let checkpoint = try files.loadCheckpoint(fromBackup: backup)
             config = checkpoint.config
             resumeState = checkpoint.state
             if let given = scenes, let saved = config.scenes, FilePath.resolved(given) != FilePath.resolved(saved) {
@@ -108,66 +111,86 @@ public final class GenerationRun {
             }
             // Runs saved before the scene folder was recorded take the given scenes (or the default) as before.
             config.scenes = config.scenes ?? scenes ?? SceneLibrary.bundledFolder
-            events(.resumed(checkpoint: files.checkpointPath, step: checkpoint.state.step, steps: config.steps))
+            events(.resumed(checkpoint: backup ? files.backupCheckpointPath : files.checkpointPath, step: checkpoint.state.step, steps: config.steps))
         }
         let models = try config.models.map { try ModelLoader.load($0, flags: config.modelFlags ?? ModelFlags()) }
         let (train, validation) = try SceneSet.trainValidation(directory: config.scenes ?? SceneLibrary.bundledFolder)
         let trainer = try PatchTrainer(config: config, models: models, train: train, validation: validation, resume: resumeState)
         try files.createDirectory()
+        do { try files.checkWritable() } catch let RunError.write(path, reason) where resumeState != nil {
+            throw RunError.write(path: path, reason: reason + " (or copy the run folder to one and --resume it there)")
+        }
+        if fromBackup { try files.setDamagedCheckpointAside() }
         events(.started(Summary(config: config, textureWidth: trainer.textureWidth, textureHeight: trainer.textureHeight,
                                 modelNames: models.map(\.name), trainingScenes: train.count, validationScenes: validation.count)))
 
         let clock = Date()
         var stepsThisRun = 0
         var earlyStopped = false
+        /// The step of the checkpoint on disk, and whether it is the backup (`--from-backup`, before the first save).
+        var saved: (step: Int, isBackup: Bool)? = resumeState.map { ($0.step, fromBackup) }
         func save() throws {
             trainer.addElapsed(Date().timeIntervalSince(clock) - trainer.stateElapsedMark)
             trainer.markElapsed(Date().timeIntervalSince(clock))
             try files.saveCheckpoint(TrainingCheckpoint(config: config, state: trainer.state))
+            saved = (trainer.state.step, false)
         }
         /// The run's wall time so far, earlier sessions of a resumed run included.
         func elapsed() -> Double { trainer.state.elapsedSeconds + Date().timeIntervalSince(clock) - trainer.stateElapsedMark }
-        let plotTitle = try ProgressPlot.title(config: config, modelNames: models.map(\.name))
-        while !trainer.isFinished {
-            let metrics = try trainer.step()
-            stepsThisRun += 1
-            let step = trainer.state.step
-            var validation: ValidationPoint? = nil
-            if config.validateEvery > 0 && step % config.validateEvery == 0 {
-                var v = try trainer.validate(limit: config.periodicValidationSamples)
-                v.seconds = elapsed()
-                trainer.recordValidation(v)
-                validation = v
-                try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: nil)
-                // Only a rate the check's own interval puts above the bar stops the run.
-                earlyStopped = v.proportion.wilson().low >= config.earlyStopRate
+        do {
+            let plotTitle = try ProgressPlot.title(config: config, modelNames: models.map(\.name))
+            while !trainer.isFinished {
+                let metrics = try trainer.step()
+                stepsThisRun += 1
+                let step = trainer.state.step
+                var validation: ValidationPoint? = nil
+                if config.validateEvery > 0 && step % config.validateEvery == 0 {
+                    var v = try trainer.validate(limit: config.periodicValidationSamples)
+                    v.seconds = elapsed()
+                    trainer.recordValidation(v)
+                    validation = v
+                    try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: nil)
+                    // Only a rate the check's own interval puts above the bar stops the run.
+                    earlyStopped = v.proportion.wilson().low >= config.earlyStopRate
+                }
+                if step % config.checkpointEvery == 0 || earlyStopped { try save() }
+                let perStep = Date().timeIntervalSince(clock) / Double(stepsThisRun)
+                events(.step(Progress(step: step, steps: config.steps, metrics: metrics, secondsPerStep: perStep,
+                                      secondsLeft: perStep * Double(config.steps - step), validation: validation,
+                                      isLast: trainer.isFinished || earlyStopped)))
+                if earlyStopped { events(.earlyStop(rate: config.earlyStopRate)); break }
+                if shouldStop() {
+                    try save()
+                    try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+                    return .interrupted(step: step, checkpoint: files.checkpointPath)
+                }
             }
-            if step % config.checkpointEvery == 0 || earlyStopped { try save() }
-            let perStep = Date().timeIntervalSince(clock) / Double(stepsThisRun)
-            events(.step(Progress(step: step, steps: config.steps, metrics: metrics, secondsPerStep: perStep,
-                                  secondsLeft: perStep * Double(config.steps - step), validation: validation,
-                                  isLast: trainer.isFinished || earlyStopped)))
-            if earlyStopped { events(.earlyStop(rate: config.earlyStopRate)); break }
-            if shouldStop() {
-                try save()
-                try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
-                return .interrupted(step: step, checkpoint: files.checkpointPath)
+            try save()
+            var final = try trainer.validate()
+            final.seconds = elapsed()
+            let lastIterate = config.averageDecay == nil ? nil : try trainer.validate(texture: trainer.trainingTexture)
+            try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
+            try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
+            try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: final)
+            try files.writePreview(try trainer.validationPreview())
+            let record = try RunRecord(finishedRun: trainer, config: config, final: final, lastIterate: lastIterate, earlyStopped: earlyStopped,
+                                       train: train, validation: validation, toolVersion: toolVersion)
+            try files.writeRecord(record)
+            return .finished(Result(record: record, final: final, lastIterate: lastIterate, validationScenes: validation.count,
+                                    written: [files.texturePath, files.cutoutPath, files.maskPath, files.previewPath, files.recordPath,
+                                              files.curvePath, files.progressPlotPath, files.checkpointPath]))
+        } catch let RunError.write(path, reason) {
+            // A full disk or a folder turned read-only: every file is written whole or not at all,
+            // so the checkpoint on disk is the last one saved; say which and how to go on.
+            let next: String
+            if let saved {
+                next = "The checkpoint of step \(saved.step) in \(files.directory) is intact (\(saved.isBackup ? "checkpoint.prev.json" : "checkpoint.json")): "
+                    + "once the folder can be written again, continue with `robustpatch generate --resume\(saved.isBackup ? " --from-backup" : "") --out \(files.directory)`"
+            } else {
+                next = "No checkpoint was saved yet (the first comes at step \(config.checkpointEvery)): once the folder can be written again, start the run again"
             }
+            throw RunError.write(path: path, reason: reason + ".\n" + next)
         }
-        try save()
-        var final = try trainer.validate()
-        final.seconds = elapsed()
-        let lastIterate = config.averageDecay == nil ? nil : try trainer.validate(texture: trainer.trainingTexture)
-        try files.writeImages(texture: trainer.renderedTexture, mask: trainer.mask, width: trainer.textureWidth, height: trainer.textureHeight)
-        try files.writeCurve(trainer.state.curve, validations: trainer.state.validations)
-        try files.writeProgressPlot(title: plotTitle, config: config, validations: trainer.state.validations, final: final)
-        try files.writePreview(try trainer.validationPreview())
-        let record = try RunRecord(finishedRun: trainer, config: config, final: final, lastIterate: lastIterate, earlyStopped: earlyStopped,
-                                   train: train, validation: validation, toolVersion: toolVersion)
-        try files.writeRecord(record)
-        return .finished(Result(record: record, final: final, lastIterate: lastIterate, validationScenes: validation.count,
-                                written: [files.texturePath, files.cutoutPath, files.maskPath, files.previewPath, files.recordPath,
-                                          files.curvePath, files.progressPlotPath, files.checkpointPath]))
     }
 }
 

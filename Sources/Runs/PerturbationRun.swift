@@ -137,9 +137,7 @@ public final class PerturbationRun {
         let s = request.settings
         events(.started(width: perturber.width, height: perturber.height, workWidth: perturber.workWidth, workHeight: perturber.workHeight, models: models.map(\.name),
                         cleanLabel: labels[perturber.cleanClass], steps: s.steps))
-        do { try FileManager.default.createDirectory(atPath: request.directory, withIntermediateDirectories: true) } catch {
-            throw RunError.write(path: request.directory, reason: "cannot create the output folder: \(error.localizedDescription)")
-        }
+        do { try AtomicFile.createFolder(request.directory) } catch { throw RunError.write(path: request.directory, reason: error.reason) }
         let clock = Date()
         while !perturber.isFinished {
             let m = try perturber.step()
@@ -188,13 +186,8 @@ public final class PerturbationRun {
     }
 
     func write(_ image: Image, to path: String) throws {
-        // PNG written beside, then renamed over: a reader never sees half a file.
-        let tmp = path + ".partial.png"
-        do { try image.writePNG(to: tmp) } catch { throw RunError.write(path: path, reason: "\(error)") }
-        do {
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: path)
-        } catch { throw RunError.write(path: path, reason: error.localizedDescription) }
+        // writePNG is atomic (AtomicFile): a reader never sees half a file.
+        do { try image.writePNG(to: path) } catch { throw RunError(writing: path, error) }
     }
 
     /// The model's top-5 on `image` framed as `classify` frames it.

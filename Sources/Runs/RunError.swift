@@ -1,4 +1,5 @@
 // Typed errors of the Runs module: each names the file or folder and says what to do.
+import Imaging
 
 import TextSafety
 
@@ -23,6 +24,18 @@ public enum RunError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .badRecord(path, reason): return "\(displayPath(path)) \(reason)"
         case let .checkpoint(s), let .folderInUse(s): return s
         case let .write(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+extension RunError {
+    /// A failed write of `path` (an `ImagingError` or `FileWriteError`, whose reason says what to do).
+    init(writing path: String, _ error: any Error) {
+        switch error {
+        case let ImagingError.writeFailed(_, reason): self = .write(path: path, reason: reason)
+        case let e as FileWriteError: self = .write(path: path, reason: e.reason)
+        case let e as RunError: self = e
+        default: self = .write(path: path, reason: "\(error)")
         }
     }
 }

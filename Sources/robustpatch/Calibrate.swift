@@ -51,8 +51,8 @@ struct Calibrate: ParsableCommand {
                                               date: ISO8601DateFormatter().string(from: Date()))
         let c = result.calibration
         try c.write(to: out)
-        do { try c.paletteFileText().write(toFile: palettePath, atomically: true, encoding: .utf8) } catch {
-            throw CalibrationError.calibrationFile(path: palettePath, reason: "could not write the palette (\(error.localizedDescription)).")
+        do { try AtomicFile.write(c.paletteFileText(), to: palettePath) } catch {
+            throw CalibrationError.calibrationFile(path: palettePath, reason: "cannot write the palette: \(error.reason).")
         }
         try Calibrator.rectified(photo: image, layout: layout, photoFromChart: result.photoFromChart).writePNG(to: rectifiedPath)
 

@@ -18,7 +18,9 @@ struct Generate: ParsableCommand {
         discussion: """
         Writes into --out: patch.png (texture), patch_rgba.png (texture + mask alpha), mask.png, \
         run.json (settings, model SHA-256, metrics), curve.csv, checkpoint.json and preview.png. \
-        Ctrl-C saves a checkpoint; --resume continues it and ends where an uninterrupted run ends.
+        Ctrl-C or SIGTERM saves a checkpoint (exit status 130 or 143); --resume continues it and \
+        ends where an uninterrupted run ends. Each save keeps the one before as checkpoint.prev.json: \
+        when checkpoint.json is damaged, --resume --from-backup continues from that one.
         """)
 
     @Option(help: "Target class: an ImageNet index (0–999) or name, e.g. toaster.") var target: String?
@@ -49,9 +51,11 @@ struct Generate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Validate every N steps (0 = only at the end). (default: \(defaults.validateEvery))") var validateEvery: Int?
     @Option(parsing: .unconditional, help: "Stop early when held-out validation success reaches this rate (> 1: never). (default: \(defaults.earlyStopRate))") var earlyStop: Double?
     @Flag(help: "Continue the checkpoint in --out with its saved settings and scenes (other run options are refused).") var resume = false
+    @Flag(help: "With --resume: continue from checkpoint.prev.json, the checkpoint saved before a damaged checkpoint.json (which is kept as checkpoint.damaged.json).") var fromBackup = false
     @Option(help: "Output folder.") var out: String
 
     func validate() throws {
+        if fromBackup && !resume { throw ValidationError("--from-backup continues a run from its backup checkpoint; give --resume too") }
         if untargeted && target != nil { throw ValidationError("give either --target or --untargeted, not both") }
         if !untargeted && target == nil && !resume { throw ValidationError("give --target CLASS (e.g. toaster) or --untargeted") }
         if let e = earlyStop { guard e.isFinite, e > 0 else { throw ValidationError("--early-stop must be a rate in (0, 1], or > 1 to never stop early") } }
@@ -121,14 +125,14 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let start: GenerationRun.Start = resume ? .resume(scenes: sceneOption.scenes) : .new(try makeConfig())
+        let start: GenerationRun.Start = resume ? .resume(scenes: sceneOption.scenes, fromBackup: fromBackup) : .new(try makeConfig())
         let generation = GenerationRun(directory: out, start: start, toolVersion: ToolInfo.version)
         let printer = GenerateProgressPrinter()
         Interrupt.install()
         switch try generation.run(events: printer.handle, shouldStop: { Interrupt.requested }) {
         case let .interrupted(step, checkpoint):
-            print("interrupted at step \(step): checkpoint saved to \(checkpoint); continue with --resume")
-            throw ExitCode(130)
+            print("\(Interrupt.signalName) at step \(step): checkpoint saved to \(checkpoint); continue with `robustpatch generate --resume --out \(out)`")
+            throw ExitCode(Interrupt.exitStatus)
         case let .finished(result):
             printer.finish(result)
         }

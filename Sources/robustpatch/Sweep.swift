@@ -33,11 +33,9 @@ struct ProbeOptions: ParsableArguments {
     static func write(_ picture: Image, csv: String, to out: String) throws -> [String] {
         let csvPath = (out as NSString).deletingPathExtension + ".csv"
         let dir = (out as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        if !dir.isEmpty { try AtomicFile.createFolder(dir) }
         try picture.writePNG(to: out)
-        do { try Data(csv.utf8).write(to: URL(fileURLWithPath: csvPath), options: .atomic) } catch {
-            throw CommandError("cannot write \(csvPath): \(error.localizedDescription)")
-        }
+        try AtomicFile.write(csv, to: csvPath)
         return [out, csvPath]
     }
 }

@@ -119,7 +119,10 @@ struct BadInputTests {
         let paletteResumed = try CLI.run(["generate", "--resume", "--out", paletteRun.path], cwd: dir)
         #expect(paletteResumed.status == 0, "\(paletteResumed.err)")
         let checkpointURL = run.appendingPathComponent("checkpoint.json")
-        let good = try Data(contentsOf: checkpointURL)
+        // checkpoint.json wraps the checkpoint in an envelope (its length and SHA-256); the damaged
+        // checkpoints below are written plain, as before envelopes, which is still read and checked.
+        let envelope = try JSONSerialization.jsonObject(with: Data(contentsOf: checkpointURL)) as! [String: Any]
+        let good = try JSONSerialization.data(withJSONObject: envelope["checkpoint"] as! [String: Any])
         for (damage, expected) in [("step 99", "its step is 99, outside 0…2"), ("formatVersion 2", "another version of the tool (format 2"),
                                    ("empty", "not valid JSON"), ("batch 0", "holds settings this version refuses (batch must be"),
                                    ("texture 2", "values outside [0, 1]"), ("short adam", "does not fit its own settings"),

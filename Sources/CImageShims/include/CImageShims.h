@@ -59,11 +59,26 @@ rp_status rp_jpeg_decode(const uint8_t *data, size_t size, int header_only, int3
 
 void rp_image_free(rp_image *image);
 
-/// Writes 8-bit RGB (channels 3) or RGBA (channels 4) pixels, (height, width, channels)
-/// interleaved, as a PNG at `path`, atomically: the data goes to a temporary file in the same
-/// directory, which is then renamed over `path`. pixels_per_metre > 0 adds a pHYs chunk.
-rp_status rp_png_write_file(const char *path, const uint8_t *pixels, int32_t width, int32_t height,
-                            int32_t channels, uint32_t pixels_per_metre, char *msg, size_t msg_cap);
+/// Encodes 8-bit RGB (channels 3) or RGBA (channels 4) pixels, (height, width, channels)
+/// interleaved, as PNG data in a malloc'd buffer (free with rp_free). pixels_per_metre > 0 adds
+/// a pHYs chunk.
+rp_status rp_png_encode(const uint8_t *pixels, int32_t width, int32_t height, int32_t channels,
+                        uint32_t pixels_per_metre, uint8_t **out, size_t *out_size, char *msg,
+                        size_t msg_cap);
+
+/// Writes `size` bytes as the file at `path`, atomically: a temporary file in the same folder
+/// (`path`.tmp-XXXXXX), fsync, then a rename over `path`, so a reader sees the old file or the new
+/// one, never part of one, and a failed write leaves the old file as it was and no temporary
+/// file behind. With `backup_path`, the file `path` held before becomes `backup_path` (a hard
+/// link made before the rename; the backup is replaced, never absent). Returns 0 or an errno,
+/// with `msg` saying which step failed. Every output file of the tool goes through here, so the
+/// environment variable ROBUSTPATCH_FAIL_WRITES_AFTER=N[:ERRNO] (tests) makes the writes after
+/// the first N fail with ENOSPC (or EROFS, EACCES, EIO) half-way through, as a full disk would.
+int rp_write_file_atomic(const char *path, const uint8_t *data, size_t size,
+                         const char *backup_path, char *msg, size_t msg_cap);
+
+/// 0 when a file can be created in `folder` (made and removed at once), else an errno.
+int rp_check_writable_folder(const char *folder, char *msg, size_t msg_cap);
 
 #ifdef __cplusplus
 }
