@@ -93,6 +93,11 @@ let package = Package(
             dependencies: ["Networks", "ONNX", "Imaging", "Attack", "Transforms", "Meshes", "Calibration", "Statistics", "Runs", "Evaluation", "Printing", "LinearModel", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "robustpatch-bench", dependencies: ["Networks", "ONNX", "Attack", "Transforms", "Tensors"], swiftSettings: kernelFlags),
 
+        // MARK: - Fuzzing (Scripts/fuzz.sh)
+        // Every reader of untrusted bytes by name; the binary is libFuzzer's with -DLIBFUZZER, else a replayer.
+        .target(name: "FuzzTargets", dependencies: ["Attack", "Calibration", "Checkpoints", "Imaging", "Meshes", "Networks", "ONNX", "Runs", "Tensors", "Transforms"]),
+        .executableTarget(name: "robustpatch-fuzz", dependencies: ["FuzzTargets"]),
+
         // MARK: - Tests
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "Tensors", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"], resources: [.copy("Fixtures")]),
@@ -109,5 +114,6 @@ let package = Package(
         .testTarget(name: "MeshesTests", dependencies: ["Meshes"]),
         .testTarget(name: "TextSafetyTests", dependencies: ["TextSafety"]),
         .testTarget(name: "LinearModelTests", dependencies: ["LinearModel", "Drawing", "Imaging"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets"]),
     ]
 )

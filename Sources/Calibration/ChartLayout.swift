@@ -220,10 +220,19 @@ public struct ChartLayout: Codable, Sendable, Equatable {
     /// Reads and validates a chart layout JSON.
     public static func read(from path: String) throws(CalibrationError) -> ChartLayout {
         let layout = try readJSONFile(ChartLayout.self, at: path, what: "chart layout",
-                                      hint: "Use the .json written beside the chart PNG.") { .chartMismatch(source: path, reason: $0) }
+                                      hint: readHint) { .chartMismatch(source: path, reason: $0) }
         try layout.validate(source: path)
         return layout
     }
+
+    /// `read(from:)` for bytes already in memory (e.g. a fuzzer's input); errors name `source`.
+    public static func decode(_ data: Data, source: String) throws(CalibrationError) -> ChartLayout {
+        let layout = try decodeJSONData(ChartLayout.self, data, what: "chart layout", hint: readHint) { .chartMismatch(source: source, reason: $0) }
+        try layout.validate(source: source)
+        return layout
+    }
+
+    private static let readHint = "Use the .json written beside the chart PNG."
 
     /// Writes the layout as pretty JSON, atomically.
     public func write(to path: String) throws(CalibrationError) {

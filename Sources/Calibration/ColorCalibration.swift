@@ -100,10 +100,19 @@ public struct ColorCalibration: Codable, Sendable, Equatable {
 
     public static func read(from path: String) throws(CalibrationError) -> ColorCalibration {
         let c = try readJSONFile(ColorCalibration.self, at: path, what: "calibration",
-                                 hint: "Make one with `robustpatch calibrate`.") { .calibrationFile(path: path, reason: $0) }
+                                 hint: readHint) { .calibrationFile(path: path, reason: $0) }
         try c.validate(source: path)
         return c
     }
+
+    /// `read(from:)` for bytes already in memory (e.g. a fuzzer's input); errors name `source`.
+    public static func decode(_ data: Data, source: String) throws(CalibrationError) -> ColorCalibration {
+        let c = try decodeJSONData(ColorCalibration.self, data, what: "calibration", hint: readHint) { .calibrationFile(path: source, reason: $0) }
+        try c.validate(source: source)
+        return c
+    }
+
+    private static let readHint = "Make one with `robustpatch calibrate`."
 
     /// Throws `calibrationFile` naming `source`, the field and its allowed range, unless the
     /// format and version are this tool's, `matrix` has 9 numbers in `matrixRange`, `bias` and

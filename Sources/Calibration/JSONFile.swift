@@ -11,6 +11,12 @@ func readJSONFile<T: Decodable>(_ type: T.Type, at path: String, what: String, h
     guard let data = FileManager.default.contents(atPath: path) else {
         throw failure("cannot read the \(what) file; check the path.")
     }
+    return try decodeJSONData(type, data, what: what, hint: hint, failure: failure)
+}
+
+/// `readJSONFile` for bytes already in memory.
+func decodeJSONData<T: Decodable>(_ type: T.Type, _ data: Data, what: String, hint: String,
+                                  failure: (_ reason: String) -> CalibrationError) throws(CalibrationError) -> T {
     do { return try JSONDecoder().decode(T.self, from: data) } catch {
         throw failure("not a \(what) JSON (\(describeDecodingError(error))). \(hint)")
     }

@@ -54,7 +54,12 @@ public struct Checkpoint: Sendable {
     /// Reads a checkpoint, choosing the reader by the file's first bytes (zip magic, pickle) or its
     /// `.safetensors` extension. Only tensors are kept; other state-dict entries are dropped.
     public static func load(path: String) throws(CheckpointError) -> Checkpoint {
-        let bytes = try readWholeFile(path)
+        try load(bytes: readWholeFile(path), path: path)
+    }
+
+    /// `load(path:)` for bytes already in memory (e.g. a fuzzer's input); `path` names the input
+    /// in errors, and its `.safetensors` extension chooses that reader as for a file.
+    public static func load(bytes: [UInt8], path: String) throws(CheckpointError) -> Checkpoint {
         guard !bytes.isEmpty else { throw .unrecognizedFormat(file: path, detail: "the file is empty") }
         if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) || bytes.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             return try PyTorchZipReader.read(path: path, bytes: bytes)

@@ -24,18 +24,27 @@ extension Image {
     /// an `ImagingError` naming `path`; the decoders never abort the process.
     public static func read(from path: String) throws(ImagingError) -> Image {
         try withFileData(path) { (bytes: UnsafeBufferPointer<UInt8>) throws(ImagingError) -> Image in
-            let format = try sniffFormat(bytes, path: path)
-            var decoded = try decode(bytes, format: format, headerOnly: false, path: path)
-            defer { rp_image_free(&decoded) }
-            var image = try makeImage(from: decoded, path: path)
-            if format == .jpeg, decoded.exif != nil, decoded.exif_size > 0 {
-                let exif = UnsafeBufferPointer(start: decoded.exif, count: decoded.exif_size)
-                if let orientation = EXIFOrientation.parse(tiff: exif), orientation != .up {
-                    image = image.applying(orientation)
-                }
-            }
-            return image
+            try decodeImage(bytes, path: path)
         }
+    }
+
+    /// `read(from:)` for bytes already in memory (e.g. a fuzzer's input); errors name `name`.
+    public static func read(bytes: [UInt8], name: String) throws(ImagingError) -> Image {
+        try withBytes(bytes, name) { (b: UnsafeBufferPointer<UInt8>) throws(ImagingError) -> Image in try decodeImage(b, path: name) }
+    }
+
+    private static func decodeImage(_ bytes: UnsafeBufferPointer<UInt8>, path: String) throws(ImagingError) -> Image {
+        let format = try sniffFormat(bytes, path: path)
+        var decoded = try decode(bytes, format: format, headerOnly: false, path: path)
+        defer { rp_image_free(&decoded) }
+        var image = try makeImage(from: decoded, path: path)
+        if format == .jpeg, decoded.exif != nil, decoded.exif_size > 0 {
+            let exif = UnsafeBufferPointer(start: decoded.exif, count: decoded.exif_size)
+            if let orientation = EXIFOrientation.parse(tiff: exif), orientation != .up {
+                image = image.applying(orientation)
+            }
+        }
+        return image
     }
 
     /// The horizontal print resolution stored in a file, in dots per inch, or nil if it has none:
@@ -43,12 +52,19 @@ extension Image {
     /// inch or per centimetre. Only the header is decoded. For a pHYs of 11811 px/m (what
     /// `writePNG(to:dpi: 300)` stores) this returns 299.9994.
     public static func readDPI(from path: String) throws(ImagingError) -> Double? {
-        try withFileData(path) { (bytes: UnsafeBufferPointer<UInt8>) throws(ImagingError) -> Double? in
-            let format = try sniffFormat(bytes, path: path)
-            var decoded = try decode(bytes, format: format, headerOnly: true, path: path)
-            defer { rp_image_free(&decoded) }
-            return decoded.dpi_x > 0 ? decoded.dpi_x : nil
-        }
+        try withFileData(path) { (bytes: UnsafeBufferPointer<UInt8>) throws(ImagingError) -> Double? in try decodeDPI(bytes, path: path) }
+    }
+
+    /// `readDPI(from:)` for bytes already in memory; errors name `name`.
+    public static func readDPI(bytes: [UInt8], name: String) throws(ImagingError) -> Double? {
+        try withBytes(bytes, name) { (b: UnsafeBufferPointer<UInt8>) throws(ImagingError) -> Double? in try decodeDPI(b, path: name) }
+    }
+
+    private static func decodeDPI(_ bytes: UnsafeBufferPointer<UInt8>, path: String) throws(ImagingError) -> Double? {
+        let format = try sniffFormat(bytes, path: path)
+        var decoded = try decode(bytes, format: format, headerOnly: true, path: path)
+        defer { rp_image_free(&decoded) }
+        return decoded.dpi_x > 0 ? decoded.dpi_x : nil
     }
 
     /// The format of a file, from its first bytes (throws for anything but PNG and JPEG).
@@ -81,6 +97,17 @@ extension Image {
         }
         guard let data, size > 0 else { throw .emptyFile(path: path) }
         return try body(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    /// In-memory bytes under the same rule as a file: empty is `emptyFile`.
+    private static func withBytes<T>(
+        _ bytes: [UInt8], _ name: String, _ body: (UnsafeBufferPointer<UInt8>) throws(ImagingError) -> T
+    ) throws(ImagingError) -> T {
+        guard !bytes.isEmpty else { throw .emptyFile(path: name) }
+        let result: Result<T, ImagingError> = bytes.withUnsafeBufferPointer { b in
+            do throws(ImagingError) { return .success(try body(b)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     /// A libpng/libjpeg message: it may quote the file (a chunk's text, a marker), so it is escaped and cut.

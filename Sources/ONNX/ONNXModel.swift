@@ -82,6 +82,14 @@ public struct ONNXModel: Sendable {
         guard size > 0 else { throw .notONNX(path: path, reason: "the file is empty") }
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(path: path, reason: "cannot read it") }
+        return try load(data: data, path: path, folder: url.deletingLastPathComponent())
+    }
+
+    /// `load(path:)` for bytes already in memory (e.g. a fuzzer's input): `path` names the model in
+    /// errors, and external data is looked up in `folder`.
+    public static func load(data: Data, path: String, folder: URL) throws(ONNXError) -> ONNXModel {
+        guard data.count <= maxFileBytes else { throw .tooLarge(path: path, what: "the file", size: "\(data.count) bytes", limit: "\(maxFileBytes) bytes") }
+        guard !data.isEmpty else { throw .notONNX(path: path, reason: "the file is empty") }
         let proto: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()
@@ -91,7 +99,7 @@ public struct ONNXModel: Sendable {
         } catch {
             throw .notONNX(path: path, reason: "not a valid ONNX protobuf (truncated or another format: \(error))")
         }
-        return try ONNXModel(proto: proto, path: path, folder: url.deletingLastPathComponent())
+        return try ONNXModel(proto: proto, path: path, folder: folder)
     }
 
     init(proto: Onnx_ModelProto, path: String, folder: URL) throws(ONNXError) {

@@ -175,6 +175,11 @@ public struct RunRecord: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .badRecord(path: path, reason: "cannot be read")
         }
+        return try decode(data, path: path)
+    }
+
+    /// `read(from:)` for bytes already in memory (e.g. a fuzzer's input); errors name `path`.
+    public static func decode(_ data: Data, path: String) throws(RunError) -> RunRecord {
         let record: RunRecord
         do { record = try JSONDecoder().decode(RunRecord.self, from: data) } catch {
             throw .badRecord(path: path, reason: "is not a generate run record (\(describeDecodingError(error)))")
