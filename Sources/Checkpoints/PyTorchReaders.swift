@@ -71,12 +71,7 @@ enum PyTorchLegacyReader {
 /// `<dir>` is "archive" in recent PyTorch and the file's stem in older ones.
 enum PyTorchZipReader {
     static func read(path: String, bytes: [UInt8]) throws(CheckpointError) -> Checkpoint {
-        let archive: Archive
-        do {
-            archive = try Archive(data: Data(bytes), accessMode: .read)
-        } catch {
-            throw .malformedArchive(file: path, detail: "cannot open the zip directory (\(error))")
-        }
+        let archive = try openArchive(path: path, bytes: bytes)
         var entries: [String: Entry] = [:]
         var pickleEntry: Entry?
         for e in archive {
@@ -110,6 +105,42 @@ enum PyTorchZipReader {
             buffers[s.key] = try extract(archive, e, limit: needed, fileSize: bytes.count, inflated: &inflated, path: path)
         }
         return try decodeStateDict(stateEntries, storageBytes: [:], in: buffers, file: [], path: path, format: .pytorchZip)
+    }
+
+    /// The zip directory of `bytes`, read through a real file: ZIPFoundation's in-memory archive
+    /// (`Archive(data:)`) traps when a damaged directory points past the end of the data (found by
+    /// fuzzing: Tests/FuzzCorpus/pth-zip/regressions), while a file-backed one reads short there
+    /// and refuses. `path` is used when it is a regular file holding exactly these bytes (the
+    /// normal case: no copy); otherwise the bytes go to a temporary file, unlinked once opened.
+    static func openArchive(path: String, bytes: [UInt8]) throws(CheckpointError) -> Archive {
+        func open(_ url: URL) throws(CheckpointError) -> Archive {
+            do { return try Archive(url: url, accessMode: .read) } catch {
+                throw .malformedArchive(file: path, detail: "cannot open the zip directory (\(untrustedText("\(error)")))")
+            }
+        }
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+           attributes[.type] as? FileAttributeType == .typeRegular,
+           (attributes[.size] as? NSNumber)?.intValue == bytes.count,
+           let onDisk = FileManager.default.contents(atPath: path), onDisk.count == bytes.count,
+           onDisk.elementsEqual(bytes) {
+            return try open(URL(fileURLWithPath: path))
+        }
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("robustpatch-pth-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw .malformedArchive(file: path, detail: "cannot make a temporary file to read the zip from (\(String(cString: strerror(errno))))")
+        }
+        let tempPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { close(fd); unlink(tempPath) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            guard n > 0 else {
+                throw .malformedArchive(file: path, detail: "cannot write a temporary copy to read the zip from (\(String(cString: strerror(errno))))")
+            }
+            written += n
+        }
+        return try open(URL(fileURLWithPath: tempPath))
     }
 
     /// All compressed entries of one file together may inflate to at most this (a zip-bomb guard: torch.save stores
