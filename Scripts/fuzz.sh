@@ -60,6 +60,7 @@ for t in "${targets[@]}"; do
     [[ -f "$dict" ]] && flags+=(-dict="$dict")
     # New inputs go to the first folder ($work); the committed seeds and regressions are only read.
     set +e
+    LSAN_OPTIONS="suppressions=$PWD/Scripts/fuzz-lsan.supp:print_suppressions=0" \
     ROBUSTPATCH_FUZZ_TARGET="$t" nice -n 10 "$bin" "${flags[@]}" "$work" "Tests/FuzzCorpus/$t" > "$log" 2>&1
     rc=$?
     set -e

@@ -188,6 +188,9 @@ public struct GenerateConfig: Codable, Sendable, Equatable {
         guard let spec = mesh else { return try shape.textureSize(side: textureSide) }
         let m: Mesh
         do { m = try loaded ?? spec.load() } catch { throw AttackError.invalidSetting(.mesh, "\(spec): \(error)") }
+        guard m.textureAspect.isFinite, m.textureAspect > 0 else {
+            throw AttackError.invalidSetting(.mesh, "\(spec): its texture's aspect ratio is not a positive number (degenerate texture coordinates?)")
+        }
         let aspect = min(max(m.textureAspect, 0.1), 10)
         return try PatchShape.rectangle(width: aspect, height: 1).textureSize(side: textureSide)
     }

@@ -110,6 +110,22 @@ rp_status rp_png_decode(const uint8_t *data, size_t size, int header_only, int32
         return RP_ERR_TOO_LARGE;
     }
 
+    if (!header_only) {
+        /* Deflate compresses at most 1032:1, so the file's bytes bound the pixel data it can
+           hold: a tiny file claiming a huge image is refused before its buffer is allocated
+           (the fuzzer spent most of its time allocating gigabytes for 100-byte files). */
+        int file_channels = color_type == PNG_COLOR_TYPE_RGB ? 3 : color_type == PNG_COLOR_TYPE_RGB_ALPHA ? 4
+                          : color_type == PNG_COLOR_TYPE_GRAY_ALPHA ? 2 : 1;
+        uint64_t row_bits = (uint64_t)width * (uint64_t)file_channels * (uint64_t)bit_depth;
+        uint64_t raw_bytes = (uint64_t)height * ((row_bits + 7) / 8);
+        if (raw_bytes > (uint64_t)size * 1032u + 65536u) {
+            if (msg_cap > 0)
+                snprintf(msg, msg_cap, "%u x %u pixels need at least %llu bytes of image data, more than "
+                         "%zu compressed bytes can hold", width, height, (unsigned long long)raw_bytes, size);
+            png_destroy_read_struct(&png, &info, NULL);
+            return RP_ERR_TRUNCATED;
+        }
+    }
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);

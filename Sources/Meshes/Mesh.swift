@@ -35,6 +35,9 @@ public struct Mesh: Sendable, Equatable {
 
     /// Throws a `MeshError` naming the first problem: no triangles, an index out of range,
     /// a non-finite value, a degenerate (zero-area) triangle, too many vertices or triangles.
+    /// The largest coordinate a mesh may have, in mm (a kilometre).
+    public static let maxCoordinate = 1e6
+
     public func validate() throws(MeshError) {
         guard !triangles.isEmpty else { throw .invalid("the mesh has no triangles") }
         guard positions.count <= Self.maxVertices, uvs.count <= Self.maxVertices, normals.count <= Self.maxVertices else {
@@ -49,6 +52,11 @@ public struct Mesh: Sendable, Equatable {
         }
         guard triangles.indices.contains(where: isTextured) else { throw .invalid("no triangle shows the texture (all have fixed colours)") }
         for (i, p) in positions.enumerated() where !(p.x.isFinite && p.y.isFinite && p.z.isFinite) { throw .invalid("vertex \(i + 1) is not finite") }
+        // Areas, normals and the texture aspect square the coordinates: past a kilometre (1e6 mm)
+        // they overflow to infinity (found by fuzzing: a vertex at 1e308 made the aspect NaN).
+        for (i, p) in positions.enumerated() where max(abs(p.x), abs(p.y), abs(p.z)) > Self.maxCoordinate {
+            throw .invalid("vertex \(i + 1) lies more than \(Int(Self.maxCoordinate)) mm from the origin (is the OBJ in millimetres?)")
+        }
         for (i, t) in uvs.enumerated() where !(t.x.isFinite && t.y.isFinite) { throw .invalid("texture coordinate \(i + 1) is not finite") }
         for (i, n) in normals.enumerated() where !(n.x.isFinite && n.y.isFinite && n.z.isFinite) { throw .invalid("normal \(i + 1) is not finite") }
         for (k, t) in triangles.enumerated() {

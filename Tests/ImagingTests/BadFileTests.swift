@@ -255,3 +255,37 @@ func unreadableFileSaysPermissionDenied() throws {
         #expect(readError(path) == .permissionDenied(path: path))
     }
 }
+
+/// CRC-32 (PNG's, ISO 3309) of `bytes`, bit by bit: enough for rewriting one header chunk.
+private func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return ~c
+}
+
+/// A small file that claims a huge image (within the pixel limits) is refused from its size
+/// alone, before a pixel buffer is allocated: deflate compresses at most 1032:1, so 20000 × 10000
+/// RGB pixels (600 MB) cannot come out of a few hundred bytes. Found by fuzzing: the reader used
+/// to allocate the whole buffer, then fail on the missing data.
+@Test func pngClaimingMorePixelsThanItsBytesCanHoldIsRefusedAtOnce() throws {
+    try withScratchDirectory { dir in
+        var bytes = try validPNG(in: dir)
+        let ihdr = try #require(pngChunk("IHDR", in: bytes))
+        func put(_ v: UInt32, at i: Int) { for k in 0..<4 { bytes[i + k] = UInt8(truncatingIfNeeded: v >> (24 - 8 * k)) } }
+        put(20_000, at: ihdr + 8)
+        put(10_000, at: ihdr + 12)
+        put(crc32(bytes[(ihdr + 4)..<(ihdr + 8 + 13)]), at: ihdr + 8 + 13)
+        let path = dir + "/claims_huge.png"
+        try write(bytes, to: path)
+        let started = Date()
+        let error = readError(path)
+        guard case .truncated(_, "PNG", let reason)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(reason.contains("20000 x 10000"), "\(reason)")
+        #expect(Date().timeIntervalSince(started) < 0.5)
+        // The header alone (the DPI) still reads: only decoding needs the pixel data.
+        _ = try Image.readDPI(from: path)
+    }
+}

@@ -54,4 +54,17 @@ struct HostileOBJTests {
         let text = refusal("v 0 0 0\r\nv 1 0 0\r\n\r\nbad 1\r\n")
         #expect(text.hasPrefix("m.obj:4: 'bad'"), "\(text)")
     }
+
+    /// Found by fuzzing (Tests/FuzzCorpus/obj/regressions/vertex-1e308.obj): a vertex at 1e308
+    /// made the texture aspect NaN and converting it to a texture size trapped.
+    @Test("a vertex beyond a kilometre is refused, naming it")
+    func farVertex() {
+        let quad = "v 0 0 0\nv 100 0 0\nv 100 100 0\nv 0 100 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nf 1/1 2/2 3/3 4/4\n"
+        #expect((try? OBJReader.parse(Data(quad.utf8)))?.triangles.count == 2)
+        for far in ["1e308", "-2e6", "1000001"] {
+            let text = refusal(quad.replacingOccurrences(of: "v 100 0 0", with: "v \(far) 0 0"))
+            #expect(text.contains("vertex 2") && text.contains("1000000 mm"), "\(text)")
+            expectTerminalSafe(text, path: "m.obj")
+        }
+    }
 }
