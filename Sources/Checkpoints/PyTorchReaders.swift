@@ -113,6 +113,7 @@ enum PyTorchZipReader {
     /// and refuses. `path` is used when it is a regular file holding exactly these bytes (the
     /// normal case: no copy); otherwise the bytes go to a temporary file, unlinked once opened.
     static func openArchive(path: String, bytes: [UInt8]) throws(CheckpointError) -> Archive {
+        try ZipBounds.check(bytes, path: path)
         func open(_ url: URL) throws(CheckpointError) -> Archive {
             do { return try Archive(url: url, accessMode: .read) } catch {
                 throw .malformedArchive(file: path, detail: "cannot open the zip directory (\(untrustedText("\(error)")))")

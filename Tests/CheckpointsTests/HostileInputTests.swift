@@ -211,6 +211,31 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
         expectTerminalSafe(e!.description, path: path)
     }
 
+    @Test func aZip64DirectoryOffsetPastTheFileIsRefusedBeforeZIPFoundationReadsIt() throws {
+        // ZIPFoundation 0.9.20 converts such an offset to off_t and traps (fuzz finding
+        // Tests/FuzzCorpus/pth-zip/regressions/zipfoundation-offset-past-int64.pth): a ZIP64 end record
+        // placing the central directory at 2^63 + 5 in a file of a few hundred bytes
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func le32(_ v: UInt64) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+        func le64(_ v: UInt64) -> [UInt8] { le32(v) + le32(v >> 32) }
+        var zip = zipFile([(Array("arc/data.pkl".utf8), [0x80, 0x02, 0x7D, 0x2E], nil)])
+        let eocd = zip.count - 22
+        let record = le32(0x0606_4B50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0) + le64(1) + le64(1)
+            + le64(100) + le64(1 << 63 + 5)
+        let locator = le32(0x0706_4B50) + le32(0) + le64(UInt64(eocd)) + le32(1)
+        zip.insert(contentsOf: record + locator, at: eocd)
+        let (e, path) = try load(zip, "zip64-offset.pth")
+        guard case .malformedArchive(_, let detail)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(detail.contains("central directory's offset (9223372036854775813) lies past the end"), "\(detail)")
+        expectTerminalSafe(e!.description, path: path)
+        // the same record with the directory where it is: the zip is read, and the pickle (an empty dict) judged
+        var fine = zip
+        let offsetAt = eocd + 48
+        fine.replaceSubrange(offsetAt..<(offsetAt + 8), with: le64(UInt64(zip.count - 22 - 56 - 20 - 58)))
+        let (ok, _) = try load(fine, "zip64-fine.pth")
+        #expect(ok?.description.contains("not a state dict (the top-level dict holds no tensors)") == true, "\(String(describing: ok))")
+    }
+
     @Test func safetensorsKeysAndDtypesAreEscaped() throws {
         let key = "w\u{1B}[31m\n\u{202E}" + String(repeating: "é\u{1B}", count: 1000)
         func json(_ s: String) -> String {
