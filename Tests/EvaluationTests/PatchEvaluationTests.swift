@@ -15,10 +15,16 @@ enum Fixture {
     static let run = (directory as NSString).appendingPathComponent("toaster_run")
     static let scenes = "Samples/scenes/val"
 
-    static func temporary(_ name: String) -> String {
+    /// evaluation-tests-PID in the temporary folder, removed when the test process exits.
+    static let folder: String = {
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "evaluation-tests-\(getpid())") }
         let dir = NSTemporaryDirectory() + "evaluation-tests-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return (dir as NSString).appendingPathComponent(name)
+        return dir
+    }()
+
+    static func temporary(_ name: String) -> String {
+        (folder as NSString).appendingPathComponent(name)
     }
 
     static func sceneSet() throws -> SceneSet {

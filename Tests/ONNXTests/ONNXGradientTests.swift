@@ -103,7 +103,7 @@ private func pooled(_ x: String, _ c: Int, _ nodes: [Onnx_NodeProto], _ weights:
     @Test(arguments: 0..<cases.count)
     func backwardMatchesCentralDifferences(_ k: Int) throws {
         let (name, proto) = Self.cases[k]
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-grad-\(UUID().uuidString)")
+        let dir = testFolder.appendingPathComponent("onnx-grad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.onnx").path

@@ -382,7 +382,7 @@ let hostileGraphs: [Hostile] = {
         if fixture == "tiny" { base = tinyModel() } else {
             base = try Onnx_ModelProto(serializedBytes: Data(contentsOf: TorchExportTests.fixtures.appendingPathComponent("\(fixture).onnx")))
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-fuzz-\(UUID().uuidString)")
+        let dir = testFolder.appendingPathComponent("onnx-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("mutant.onnx").path

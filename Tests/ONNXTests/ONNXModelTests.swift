@@ -52,9 +52,18 @@ func modelProto(_ graph: Onnx_GraphProto, opset: Int64 = 17, producer: String = 
     return m
 }
 
+/// The folder this test process writes its models in (onnx-tests-PID in the temporary folder),
+/// removed when the process exits.
+let testFolder: URL = {
+    atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("onnx-tests-\(getpid())")) }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}()
+
 /// Writes `model` (or raw bytes) into a fresh folder; returns the file's path.
 func write(_ model: Onnx_ModelProto? = nil, bytes: Data? = nil, name: String = "model.onnx", folder: URL? = nil) throws -> String {
-    let dir = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("onnx-\(UUID().uuidString)")
+    let dir = folder ?? testFolder.appendingPathComponent("onnx-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let url = dir.appendingPathComponent(name)
     try (bytes ?? model!.serializedBytes() as Data).write(to: url)
@@ -142,7 +151,7 @@ func refusal(_ path: String) -> ONNXError? {
     }
 
     @Test func externalDataStaysInsideTheModelsFolderAndFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-ext-\(UUID().uuidString)")
+        let dir = testFolder.appendingPathComponent("onnx-ext-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let weights = (0..<(4 * 3 * 3 * 3)).map { Float($0) }
         try weights.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: dir.appendingPathComponent("weights.bin"))
@@ -198,7 +207,7 @@ func refusal(_ path: String) -> ONNXError? {
 
 @Suite struct ModelSidecarTests {
     @Test func theSidecarBesideTheModelGivesItsPreprocessingAndFlagsOverrideIt() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(UUID().uuidString)")
+        let dir = testFolder.appendingPathComponent("sidecar-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let model = dir.appendingPathComponent("net.onnx").path
         #expect(try ModelSidecar.read(forModel: model) == nil)
@@ -227,7 +236,7 @@ func refusal(_ path: String) -> ONNXError? {
         var huge = ok; huge.inputSize = 1 << 20
         #expect(text(huge).contains("outside 16–2048"))
         // A sidecar that is not one.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sidecar-\(UUID().uuidString)")
+        let dir = testFolder.appendingPathComponent("sidecar-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let model = dir.appendingPathComponent("net.onnx").path
         try Data(#"{"input_size": "big"}"#.utf8).write(to: URL(fileURLWithPath: model + ".json"))
