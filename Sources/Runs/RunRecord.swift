@@ -7,6 +7,7 @@
 // Keys are snake_case as version 1 wrote them; "config" is `GenerateConfig`'s own encoding.
 import Attack
 import Foundation
+import TextSafety
 import Transforms
 
 public struct RunRecord: Codable, Sendable, Equatable {
@@ -201,6 +202,11 @@ public struct RunRecord: Codable, Sendable, Equatable {
         }
         for v in record.validations where !(0...1).contains(v.success) || !(v.samples.map(samples.contains) ?? true) {
             throw .badRecord(path: path, reason: "has a validation at step \(v.step) of success \(v.success) of \(v.samples.map(String.init) ?? "?") samples; a success rate is 0–1 of 0–\(samples.upperBound) samples")
+        }
+        // The settings evaluate, grid and --resume take from the record (batch, sample counts, texture side,
+        // distribution ranges, mesh): the same bounds as a new run's, so a hand-edited record cannot ask for more.
+        do { try record.config.validate() } catch {
+            throw .badRecord(path: path, reason: "has an impossible setting in \"config\": \(untrustedText("\(error)", limit: 160))")
         }
         return record
     }

@@ -44,6 +44,23 @@ func expectTerminalSafe(_ text: String, path: String = "", sourceLocation: Sourc
         }
     }
 
+    @Test("a record's config is held to a new run's bounds", arguments: [
+        (#""batch": 100000"#, "must be 1…512, got 100000"),
+        (#""validationSamples": 1000000000"#, "must be 1…1000000"),
+        (#""textureSide": 1000000"#, "must be 8…1024 pixels"),
+        (#""learningRate": -1"#, "must be a finite number > 0"),
+    ])
+    func aRecordsConfigIsValidated(_ setting: String, _ expected: String) throws {
+        try Repo.withScratch { dir in
+            let path = dir + "/run.json"
+            try Data(#"{"target": {"index": 859}, "config": {\#(setting)}}"#.utf8).write(to: URL(fileURLWithPath: path))
+            let error = #expect(throws: RunError.self) { try RunRecord.read(from: path) }
+            let text = error?.description ?? ""
+            #expect(text.contains("impossible setting") && text.contains(expected), "\(text)")
+            expectTerminalSafe(text, path: path)
+        }
+    }
+
     @Test func validationSamplesPaletteAndModelsAreBounded() throws {
         func problem(_ change: (inout GenerateConfig) -> Void) -> String {
             var c = GenerateConfig()
