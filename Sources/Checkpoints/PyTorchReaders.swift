@@ -148,16 +148,13 @@ enum PyTorchZipReader {
     /// its entries uncompressed, so only a re-zipped file has compressed ones; 1 GiB is 4× the largest zoo model).
     static let maxInflatedBytes = 1 << 30
 
-    /// The bytes of one entry, refused before anything is allocated when its header's sizes cannot be right: a
-    /// stored entry lies inside the file, so it is at most the file's size; a compressed one may not inflate past
-    /// `limit` or what is left of `maxInflatedBytes`. No entry may produce more bytes than its header declares.
+    /// The bytes of one entry, refused before anything is allocated when its header's sizes cannot be right: that
+    /// its data lies inside the file `ZipBounds.check` made sure when the archive was opened; a compressed entry may
+    /// not inflate past `limit` or what is left of `maxInflatedBytes`. No entry may produce more bytes than its
+    /// header declares.
     private static func extract(_ archive: Archive, _ e: Entry, limit: Int?, fileSize: Int, inflated: inout Int,
                                 path: String) throws(CheckpointError) -> [UInt8] {
         let declared = e.uncompressedSize
-        guard e.compressedSize <= UInt64(fileSize) else {
-            throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' claims \(e.compressedSize) bytes, more "
-                + "than the whole \(fileSize)-byte file")
-        }
         if e.compressedSize != declared {
             let allowed = min(limit ?? Int.max, maxInflatedBytes - inflated)
             guard declared <= UInt64(max(allowed, 0)) else {
@@ -165,9 +162,6 @@ enum PyTorchZipReader {
                     + "more than it may (\(max(allowed, 0)); all compressed entries together at most \(maxInflatedBytes))")
             }
             inflated += Int(declared)
-        } else if declared > UInt64(fileSize) {
-            throw .malformedArchive(file: path, detail: "entry '\(untrustedText(e.path))' claims \(declared) bytes, more "
-                + "than the whole \(fileSize)-byte file")
         }
         struct Overrun: Error {}
         var out: [UInt8] = []
